@@ -1,0 +1,443 @@
+/**
+ * The telemetry contract. Every span name, metric name, attribute key and attribute value the
+ * plugin emits is declared here and nowhere else; the README tables, the dashboards and the
+ * alert rules are generated from (or tested against) this module.
+ */
+
+export const OTHER = 'other';
+
+export const SDKS = ['nextjs-auth0-v3', 'nextjs-auth0-v4', 'next-auth-v4', 'authjs-v5', 'custom'] as const;
+export type AuthSdk = (typeof SDKS)[number];
+
+export const USER_AGENT_CLASSES = ['browser', 'bot', 'monitor', 'prefetch', 'cli', 'unknown'] as const;
+export type UserAgentClass = (typeof USER_AGENT_CLASSES)[number];
+
+export const RUNTIMES = ['nodejs', 'edge'] as const;
+export type AuthRuntime = (typeof RUNTIMES)[number];
+
+export const SESSION_READ_OUTCOMES = ['found', 'missing', 'invalid', 'error'] as const;
+export const TOKEN_REQUEST_OUTCOMES = ['cached', 'refreshed', 'error'] as const;
+export const REFRESH_OUTCOMES = ['success', 'failure'] as const;
+export const MIDDLEWARE_OUTCOMES = ['pass', 'redirect', 'unauthorized', 'error'] as const;
+export const HANDLER_OUTCOMES = ['success', 'redirect', 'error'] as const;
+export const TOUCH_OUTCOMES = ['touched', 'missing', 'error'] as const;
+export const UNPERSISTED_REASONS = ['no_response', 'cookie_dropped', 'token_reused', 'read_only_context'] as const;
+
+export const HANDLER_KINDS = [
+  'login',
+  'callback',
+  'logout',
+  'profile',
+  'access-token',
+  'backchannel-logout',
+  'session',
+  'signin',
+  'signout',
+  'csrf',
+  'providers',
+] as const;
+
+/** Why a session cookie that was present could not be read; inferred without the secret. */
+export const INVALID_COOKIE_REASONS = ['expired', 'malformed', 'undecryptable', 'unknown'] as const;
+
+/**
+ * Error codes recorded verbatim in `auth.error.code`; everything else becomes `other`.
+ * SDK codes, OAuth 2.0 / OIDC error responses (RFC 6749 §5.2, OIDC Core §3.1.2.6) and the
+ * JOSE codes seen when a session cookie cannot be decrypted.
+ */
+export const ERROR_CODES = [
+  // @auth0/nextjs-auth0 v3 AccessTokenError
+  'ERR_MISSING_SESSION',
+  'ERR_MISSING_ACCESS_TOKEN',
+  'ERR_MISSING_REFRESH_TOKEN',
+  'ERR_EXPIRED_ACCESS_TOKEN',
+  'ERR_INSUFFICIENT_SCOPE',
+  'ERR_FAILED_REFRESH_GRANT',
+  // @auth0/nextjs-auth0 v3 handler errors
+  'ERR_CALLBACK_HANDLER_FAILURE',
+  'ERR_LOGIN_HANDLER_FAILURE',
+  'ERR_LOGOUT_HANDLER_FAILURE',
+  'ERR_PROFILE_HANDLER_FAILURE',
+  // @auth0/nextjs-auth0 v4
+  'missing_session',
+  'missing_refresh_token',
+  'failed_to_refresh_token',
+  'session_expired',
+  'failed_to_exchange_refresh_token',
+  'discovery_error',
+  'missing_state',
+  'invalid_state',
+  'invalid_configuration',
+  'authorization_error',
+  'authorization_code_grant_request_error',
+  'authorization_code_grant_error',
+  'backchannel_logout_error',
+  'unknown_error',
+  // OAuth 2.0 / OpenID Connect token and authorization endpoint errors
+  'invalid_grant',
+  'invalid_request',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  // NextAuth v4 / Auth.js v5
+  'RefreshAccessTokenError',
+  'RefreshTokenError',
+  'JWT_SESSION_ERROR',
+  'SESSION_ERROR',
+  'SIGNIN_OAUTH_ERROR',
+  'OAUTH_CALLBACK_ERROR',
+  'OAUTH_CALLBACK_HANDLER_ERROR',
+  'CLIENT_FETCH_ERROR',
+  'JWTSessionError',
+  'SessionTokenError',
+  'CallbackRouteError',
+  'OAuthCallbackError',
+  'AccessDenied',
+  'MissingSecret',
+  // JOSE (session cookie could not be read)
+  'ERR_JWT_EXPIRED',
+  'ERR_JWE_DECRYPTION_FAILED',
+  'ERR_JWE_INVALID',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+] as const;
+
+/** Low-cardinality `error.type` values (semconv): error class names and HTTP 5xx statuses. */
+export const ERROR_TYPES = [
+  'AccessTokenError',
+  'HandlerError',
+  'CallbackHandlerError',
+  'LoginHandlerError',
+  'LogoutHandlerError',
+  'ProfileHandlerError',
+  'IdentityProviderError',
+  'AccessTokenForConnectionError',
+  'OAuth2Error',
+  'SdkError',
+  'AuthError',
+  'JWTExpired',
+  'JWEDecryptionFailed',
+  'JWEInvalid',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'Error',
+  'AbortError',
+  'TimeoutError',
+  '500',
+  '502',
+  '503',
+  '504',
+] as const;
+
+export const SYNTHETIC_TYPES = ['bot', 'test'] as const;
+
+type AttributeSpec = {
+  readonly key: string;
+  readonly description: string;
+  /** `true`: allowed on metrics, so its values are bounded. `false`: spans only. */
+  readonly onMetrics: boolean;
+  /** The bounded value set; unknown values are recorded as `other`. Omitted for span-only facts. */
+  readonly values?: readonly string[];
+  readonly type: 'string' | 'int' | 'double';
+};
+
+export const ATTRIBUTES = {
+  sdk: {
+    key: 'auth.sdk',
+    description: 'The instrumented SDK.',
+    onMetrics: true,
+    values: SDKS,
+    type: 'string',
+  },
+  outcome: {
+    key: 'auth.outcome',
+    description: 'What happened; the value set depends on the metric or span.',
+    onMetrics: true,
+    values: [
+      ...SESSION_READ_OUTCOMES,
+      ...TOKEN_REQUEST_OUTCOMES,
+      ...REFRESH_OUTCOMES,
+      ...MIDDLEWARE_OUTCOMES,
+      'success',
+      'touched',
+    ].filter((v, i, all) => all.indexOf(v) === i),
+    type: 'string',
+  },
+  errorCode: {
+    key: 'auth.error.code',
+    description:
+      "The SDK's error code from an allowlist; for refresh failures the OAuth error (e.g. `invalid_grant`). Anything else is `other`.",
+    onMetrics: true,
+    values: ERROR_CODES,
+    type: 'string',
+  },
+  errorType: {
+    key: 'error.type',
+    description: 'Semantic-convention error class (error class name or HTTP 5xx status); unset on success.',
+    onMetrics: true,
+    values: ERROR_TYPES,
+    type: 'string',
+  },
+  userAgentClass: {
+    key: 'auth.user_agent.class',
+    description: 'Who sent the request: a real browser, a crawler, an uptime monitor, a prefetch, a command-line client.',
+    onMetrics: true,
+    values: USER_AGENT_CLASSES,
+    type: 'string',
+  },
+  syntheticType: {
+    key: 'user_agent.synthetic.type',
+    description: 'Semantic-convention synthetic traffic type: `bot` for crawlers, `test` for monitors. Unset otherwise.',
+    onMetrics: true,
+    values: SYNTHETIC_TYPES,
+    type: 'string',
+  },
+  runtime: {
+    key: 'auth.runtime',
+    description: 'The Next.js runtime that ran the call.',
+    onMetrics: true,
+    values: RUNTIMES,
+    type: 'string',
+  },
+  route: {
+    key: 'http.route',
+    description: 'The route template, only when the app supplies one (never a raw path). Bounded by `maxRoutes`.',
+    onMetrics: true,
+    type: 'string',
+  },
+  handlerKind: {
+    key: 'auth.handler.kind',
+    description: 'Which auth route handler ran.',
+    onMetrics: true,
+    values: HANDLER_KINDS,
+    type: 'string',
+  },
+  invalidReason: {
+    key: 'auth.session.invalid_reason',
+    description: 'Why a present session cookie could not be read, inferred without the secret.',
+    onMetrics: true,
+    values: INVALID_COOKIE_REASONS,
+    type: 'string',
+  },
+  unpersistedReason: {
+    key: 'auth.refresh.unpersisted_reason',
+    description: 'Why refreshed tokens were not written back to the session cookie.',
+    onMetrics: true,
+    values: UNPERSISTED_REASONS,
+    type: 'string',
+  },
+  sessionAge: {
+    key: 'auth.session.age',
+    description: 'Seconds since the session was created (login).',
+    onMetrics: false,
+    type: 'double',
+  },
+  tokenExpiresIn: {
+    key: 'auth.token.expires_in',
+    description: 'Seconds until the access token expires (negative when already expired).',
+    onMetrics: false,
+    type: 'double',
+  },
+  userAgentRule: {
+    key: 'auth.user_agent.rule',
+    description: 'The classifier rule that matched, e.g. `header:x-datadog-origin` or `ua:kube-probe`.',
+    onMetrics: false,
+    type: 'string',
+  },
+  userHash: {
+    key: 'user.hash',
+    description: 'Opt-in (`hashUserId`), salted SHA-256 of the user id. Never the raw id.',
+    onMetrics: false,
+    type: 'string',
+  },
+  oauthError: {
+    key: 'auth.oauth.error',
+    description: 'The OAuth error of a failed token exchange, from the allowlist.',
+    onMetrics: false,
+    type: 'string',
+  },
+  refreshed: {
+    key: 'auth.token.refreshed',
+    description: 'Whether `auth.token.get` triggered a refresh.',
+    onMetrics: false,
+    type: 'string',
+  },
+  statusCode: {
+    key: 'http.response.status_code',
+    description: 'Status of the response the middleware or handler returned.',
+    onMetrics: false,
+    type: 'int',
+  },
+} as const satisfies Record<string, AttributeSpec>;
+
+export type AttributeName = keyof typeof ATTRIBUTES;
+
+const COMMON: readonly AttributeName[] = ['sdk', 'outcome', 'userAgentClass', 'syntheticType', 'runtime', 'route'];
+const WITH_ERRORS: readonly AttributeName[] = [...COMMON, 'errorCode', 'errorType'];
+
+export type SpanSpec = {
+  readonly name: string;
+  readonly description: string;
+  readonly outcomes: readonly string[];
+};
+
+export const SPANS = {
+  sessionRead: {
+    name: 'auth.session.read',
+    description: 'A session read (`getSession`, NextAuth `session` callback).',
+    outcomes: SESSION_READ_OUTCOMES,
+  },
+  tokenGet: {
+    name: 'auth.token.get',
+    description: 'An access-token request (`getAccessToken`).',
+    outcomes: TOKEN_REQUEST_OUTCOMES,
+  },
+  tokenRefresh: {
+    name: 'auth.token.refresh',
+    description: 'A refresh-token exchange with the IdP; a child of `auth.token.get` when one really happened.',
+    outcomes: REFRESH_OUTCOMES,
+  },
+  sessionTouch: {
+    name: 'auth.session.touch',
+    description: 'A rolling-session touch (`touchSession`).',
+    outcomes: TOUCH_OUTCOMES,
+  },
+  sessionUpdate: {
+    name: 'auth.session.update',
+    description: 'A session write (`updateSession`).',
+    outcomes: ['success', 'missing', 'error'],
+  },
+  middleware: {
+    name: 'auth.middleware',
+    description: 'One run of `middleware.ts` / `proxy.ts` or an SDK middleware helper.',
+    outcomes: MIDDLEWARE_OUTCOMES,
+  },
+  handler: {
+    name: 'auth.handler',
+    description: 'An auth route handler (login, callback, logout, profile, …) with `auth.handler.kind`.',
+    outcomes: HANDLER_OUTCOMES,
+  },
+} as const satisfies Record<string, SpanSpec>;
+
+export type SpanName = keyof typeof SPANS;
+
+export type MetricSpec = {
+  readonly name: string;
+  readonly unit: string;
+  readonly kind: 'counter' | 'histogram';
+  readonly description: string;
+  readonly attributes: readonly AttributeName[];
+  readonly outcomes?: readonly string[];
+  /** Explicit bucket boundaries, in the metric's unit. */
+  readonly buckets?: readonly number[];
+};
+
+const MINUTE = 60;
+const HOUR = 3600;
+const DAY = 86400;
+
+export const SESSION_AGE_BUCKETS = [
+  MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR,
+  DAY, 2 * DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY,
+] as const;
+export const TOKEN_LIFETIME_BUCKETS = [
+  -HOUR, -5 * MINUTE, -MINUTE, 0, 30, MINUTE, 2 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 6 * HOUR, DAY,
+] as const;
+export const REFRESH_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+export const MIDDLEWARE_DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+] as const;
+
+export const METRICS = {
+  sessionReads: {
+    name: 'auth.session.reads',
+    unit: '{read}',
+    kind: 'counter',
+    description: 'Session reads by outcome; `invalid` means a session cookie was present but unreadable.',
+    attributes: [...WITH_ERRORS, 'invalidReason'],
+    outcomes: SESSION_READ_OUTCOMES,
+  },
+  sessionAge: {
+    name: 'auth.session.age',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Age of the session at each read that finds one.',
+    attributes: COMMON,
+    buckets: SESSION_AGE_BUCKETS,
+  },
+  tokenRequests: {
+    name: 'auth.token.requests',
+    unit: '{request}',
+    kind: 'counter',
+    description: 'Access-token requests by outcome.',
+    attributes: WITH_ERRORS,
+    outcomes: TOKEN_REQUEST_OUTCOMES,
+  },
+  tokenRemainingLifetime: {
+    name: 'auth.token.remaining_lifetime',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Time left before the access token handed out expires.',
+    attributes: COMMON,
+    buckets: TOKEN_LIFETIME_BUCKETS,
+  },
+  tokenRefreshes: {
+    name: 'auth.token.refreshes',
+    unit: '{refresh}',
+    kind: 'counter',
+    description: 'Refresh-token exchanges with the IdP by outcome; failures carry the OAuth error.',
+    attributes: WITH_ERRORS,
+    outcomes: REFRESH_OUTCOMES,
+  },
+  tokenRefreshDuration: {
+    name: 'auth.token.refresh.duration',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Duration of refresh-token exchanges.',
+    attributes: [...COMMON, 'errorCode'],
+    buckets: REFRESH_DURATION_BUCKETS,
+  },
+  middlewareRuns: {
+    name: 'auth.middleware.runs',
+    unit: '{run}',
+    kind: 'counter',
+    description: 'Middleware / proxy runs by outcome.',
+    attributes: WITH_ERRORS,
+    outcomes: MIDDLEWARE_OUTCOMES,
+  },
+  middlewareDuration: {
+    name: 'auth.middleware.duration',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Duration of middleware / proxy runs.',
+    attributes: COMMON,
+    buckets: MIDDLEWARE_DURATION_BUCKETS,
+  },
+  handlerRequests: {
+    name: 'auth.handler.requests',
+    unit: '{request}',
+    kind: 'counter',
+    description: 'Auth route handler runs (login, callback, logout, …) by outcome.',
+    attributes: [...WITH_ERRORS, 'handlerKind'],
+    outcomes: HANDLER_OUTCOMES,
+  },
+  refreshUnpersisted: {
+    name: 'auth.refresh.unpersisted',
+    unit: '{refresh}',
+    kind: 'counter',
+    description:
+      'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
+    attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricName = keyof typeof METRICS;
+
+export const INSTRUMENTATION_SCOPE = 'nextjs-auth-otel';

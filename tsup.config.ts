@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    auth0: 'src/auth0.ts',
+    register: 'src/register.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  splitting: true,
+  treeshake: true,
+  // Peers and the SDKs we instrument are the user's: never bundle them.
+  external: [/^@opentelemetry\//, /^@auth0\//, /^next(\/|$)/, /^next-auth/, /^@auth\//, 'isbot'],
+});
