@@ -138,6 +138,9 @@ export const ERROR_TYPES = [
 
 export const SYNTHETIC_TYPES = ['bot', 'test'] as const;
 
+/** Where a telemetry failure was swallowed. */
+export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', 'other'] as const;
+
 type AttributeSpec = {
   readonly key: string;
   readonly description: string;
@@ -233,6 +236,13 @@ export const ATTRIBUTES = {
     values: UNPERSISTED_REASONS,
     type: 'string',
   },
+  stage: {
+    key: 'auth.instrumentation.stage',
+    description: 'Where a telemetry failure was swallowed (the app never sees it).',
+    onMetrics: true,
+    values: INSTRUMENTATION_STAGES,
+    type: 'string',
+  },
   sessionAge: {
     key: 'auth.session.age',
     description: 'Seconds since the session was created (login).',
@@ -254,6 +264,12 @@ export const ATTRIBUTES = {
   userHash: {
     key: 'user.hash',
     description: 'Opt-in (`hashUserId`), salted SHA-256 of the user id. Never the raw id.',
+    onMetrics: false,
+    type: 'string',
+  },
+  errorCause: {
+    key: 'auth.error.cause',
+    description: 'Class name of the error cause, e.g. `MissingStateCookieError` or `IdentityProviderError`.',
     onMetrics: false,
     type: 'string',
   },
@@ -286,6 +302,9 @@ export type SpanSpec = {
   readonly name: string;
   readonly description: string;
   readonly outcomes: readonly string[];
+  /** The counter every span of this kind increments, and the histogram it feeds, if any. */
+  readonly counter?: MetricName;
+  readonly histogram?: MetricName;
 };
 
 export const SPANS = {
@@ -293,16 +312,22 @@ export const SPANS = {
     name: 'auth.session.read',
     description: 'A session read (`getSession`, NextAuth `session` callback).',
     outcomes: SESSION_READ_OUTCOMES,
+    counter: 'sessionReads',
+    histogram: 'sessionAge',
   },
   tokenGet: {
     name: 'auth.token.get',
     description: 'An access-token request (`getAccessToken`).',
     outcomes: TOKEN_REQUEST_OUTCOMES,
+    counter: 'tokenRequests',
+    histogram: 'tokenRemainingLifetime',
   },
   tokenRefresh: {
     name: 'auth.token.refresh',
     description: 'A refresh-token exchange with the IdP; a child of `auth.token.get` when one really happened.',
     outcomes: REFRESH_OUTCOMES,
+    counter: 'tokenRefreshes',
+    histogram: 'tokenRefreshDuration',
   },
   sessionTouch: {
     name: 'auth.session.touch',
@@ -318,11 +343,14 @@ export const SPANS = {
     name: 'auth.middleware',
     description: 'One run of `middleware.ts` / `proxy.ts` or an SDK middleware helper.',
     outcomes: MIDDLEWARE_OUTCOMES,
+    counter: 'middlewareRuns',
+    histogram: 'middlewareDuration',
   },
   handler: {
     name: 'auth.handler',
     description: 'An auth route handler (login, callback, logout, profile, …) with `auth.handler.kind`.',
     outcomes: HANDLER_OUTCOMES,
+    counter: 'handlerRequests',
   },
 } as const satisfies Record<string, SpanSpec>;
 
@@ -435,6 +463,13 @@ export const METRICS = {
     description:
       'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
     attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
+  },
+  instrumentationErrors: {
+    name: 'auth.instrumentation.errors',
+    unit: '{error}',
+    kind: 'counter',
+    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors).',
+    attributes: ['stage'],
   },
 } as const satisfies Record<string, MetricSpec>;
 

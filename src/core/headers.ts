@@ -54,3 +54,46 @@ export function cookieFromHeader(header: string, name: string): string | undefin
   }
   return undefined;
 }
+
+/** The `Set-Cookie` values on a response of any supported shape (Web `Response`, Node `ServerResponse`). */
+export function setCookiesOf(response: unknown): string[] {
+  try {
+    if (typeof response !== 'object' || response === null) return [];
+    const headers = (response as { headers?: unknown }).headers;
+    if (isHeaders(headers)) {
+      const getSetCookie = (headers as Headers & { getSetCookie?: () => string[] }).getSetCookie;
+      if (typeof getSetCookie === 'function') return getSetCookie.call(headers);
+      const joined = headers.get('set-cookie');
+      return joined ? [joined] : [];
+    }
+    const getHeader = (response as { getHeader?: (name: string) => unknown }).getHeader;
+    if (typeof getHeader === 'function') {
+      const value = getHeader.call(response, 'set-cookie');
+      if (Array.isArray(value)) return value.map(String);
+      return typeof value === 'string' ? [value] : [];
+    }
+  } catch {
+    // Odd response shapes have no cookies we can see.
+  }
+  return [];
+}
+
+/** Whether a response sets (not clears) a cookie named `name` or one of its chunks `name.N`. */
+export function setsCookie(response: unknown, name: string): boolean {
+  for (const cookie of setCookiesOf(response)) {
+    const eq = cookie.indexOf('=');
+    if (eq <= 0) continue;
+    const cookieName = cookie.slice(0, eq).trim();
+    if (cookieName !== name && !(cookieName.startsWith(name + '.') && /^\d+$/.test(cookieName.slice(name.length + 1)))) continue;
+    const value = cookie.slice(eq + 1, cookie.indexOf(';') === -1 ? undefined : cookie.indexOf(';')).trim();
+    if (value !== '' && !/;\s*max-age=0(;|$)/i.test(cookie)) return true;
+  }
+  return false;
+}
+
+/** A session cookie's value from a request: the cookie itself or its first chunk `name.0`. */
+export function readSessionCookie(source: HeaderSource | null | undefined, name: string): string | undefined {
+  const header = readHeader(source, 'cookie');
+  if (!header) return undefined;
+  return cookieFromHeader(header, name) ?? cookieFromHeader(header, name + '.0');
+}

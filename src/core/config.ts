@@ -1,0 +1,52 @@
+import type { Span } from '@opentelemetry/api';
+import type { ClassifierOptions } from './classifier.js';
+
+export type SpanHookInfo = Readonly<{
+  /** Span name from the catalog, e.g. `auth.token.refresh`. */
+  operation: string;
+  outcome: string;
+  userAgentClass: string;
+}>;
+
+export interface AuthTelemetryOptions extends ClassifierOptions {
+  /** Distinct `http.route` templates kept on metrics before the rest become `other`. Default 50. */
+  maxRoutes?: number;
+  /**
+   * Opt in to a salted SHA-256 of the user id (`sub`) on spans as `user.hash`. The salt must be a
+   * secret of at least 16 characters, so the hash cannot be reversed by hashing known ids.
+   */
+  hashUserId?: { salt: string };
+  /** Called before each span ends; may add attributes. Exceptions are swallowed and counted. */
+  spanHook?: (span: Span, info: SpanHookInfo) => void;
+}
+
+/** Thrown only at configuration time, never while recording. */
+export class AuthTelemetryConfigError extends Error {
+  override readonly name = 'AuthTelemetryConfigError';
+}
+
+export function validateOptions(options: AuthTelemetryOptions | undefined): AuthTelemetryOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new AuthTelemetryConfigError(`nextjs-auth-otel: options must be an object, got ${typeof options}.`);
+  }
+  const { maxRoutes, hashUserId, spanHook, monitorUserAgents, monitorHeaders } = options;
+  if (maxRoutes !== undefined && !(Number.isInteger(maxRoutes) && maxRoutes >= 0 && maxRoutes <= 1000)) {
+    throw new AuthTelemetryConfigError(`nextjs-auth-otel: maxRoutes must be an integer from 0 to 1000, got ${String(maxRoutes)}.`);
+  }
+  if (hashUserId !== undefined && (typeof hashUserId?.salt !== 'string' || hashUserId.salt.length < 16)) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: hashUserId.salt must be a secret string of at least 16 characters (e.g. process.env.AUTH_TELEMETRY_SALT).',
+    );
+  }
+  if (spanHook !== undefined && typeof spanHook !== 'function') {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: spanHook must be a function (span, info) => void.');
+  }
+  if (monitorUserAgents !== undefined && !Array.isArray(monitorUserAgents)) {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: monitorUserAgents must be an array of strings or RegExps.');
+  }
+  if (monitorHeaders !== undefined && !Array.isArray(monitorHeaders)) {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: monitorHeaders must be an array of { name, value? } rules.');
+  }
+  return options;
+}

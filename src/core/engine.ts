@@ -1,0 +1,54 @@
+import { createClassifier, type Classification } from './classifier.js';
+import { RouteBound } from './bounded.js';
+import { validateOptions, type AuthTelemetryOptions } from './config.js';
+import { Recorder } from './recorder.js';
+import { UserHasher } from './user-hash.js';
+import type { HeaderSource } from './headers.js';
+import { bounded } from './bounded.js';
+
+export type Engine = {
+  readonly recorder: Recorder;
+  classify: (source: HeaderSource) => Classification;
+  readonly routes: RouteBound;
+  hasher: UserHasher | undefined;
+  spanHook: AuthTelemetryOptions['spanHook'];
+};
+
+// One engine per JS realm, even when both the ESM and the CJS build of this package are loaded
+// (nextjs-auth0 v3 is CJS-only, v4 ESM-only): two recorders would report the same counters twice.
+const ENGINE_KEY = Symbol.for('nextjs-auth-otel.engine');
+
+export function engine(): Engine {
+  const holder = globalThis as unknown as Record<symbol, Engine | undefined>;
+  let current = holder[ENGINE_KEY];
+  if (current === undefined) {
+    current = {
+      recorder: new Recorder(),
+      classify: createClassifier(),
+      routes: new RouteBound(50),
+      hasher: undefined,
+      spanHook: undefined,
+    };
+    holder[ENGINE_KEY] = current;
+  }
+  return current;
+}
+
+/** Applies options to the engine. Throws `AuthTelemetryConfigError` on invalid options. */
+export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
+  const valid = validateOptions(options);
+  const current = engine();
+  current.classify = createClassifier(valid);
+  current.routes.setLimit(valid.maxRoutes ?? 50);
+  current.hasher = valid.hashUserId ? new UserHasher(valid.hashUserId.salt) : undefined;
+  current.spanHook = valid.spanHook;
+}
+
+/** Swallowed telemetry failures are counted here, never thrown into the app. */
+export function countInstrumentationError(stage: string): void {
+  try {
+    engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage) });
+  } catch {
+    // Nothing left to report to.
+  }
+}

@@ -1,0 +1,283 @@
+import { context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName } from './catalog.js';
+import type { Classification } from './classifier.js';
+import { syntheticTypeOf } from './classifier.js';
+import { bounded } from './bounded.js';
+import { countInstrumentationError, engine } from './engine.js';
+import { normalizeError } from './errors.js';
+import type { HeaderSource } from './headers.js';
+import type { MetricFacts } from './recorder.js';
+import { REQUEST_SCOPE_KEY, bindRequestScope, requestScopeOf, type RequestScope } from './request-scope.js';
+import { currentRuntime } from './runtime.js';
+import { VERSION } from './version.js';
+
+/** Who is calling: the adapter's SDK, and the request when the call form has one. */
+export type CallTarget = Readonly<{
+  sdk: AuthSdk;
+  request?: unknown;
+  /** A route template supplied by the app; never a raw path. */
+  route?: string;
+}>;
+
+/** What an adapter observed about a finished call. Raw values are bounded by the engine. */
+export type OperationResult = {
+  outcome: string;
+  /** The thrown or returned error; normalised to `auth.error.code` / `error.type`. */
+  error?: unknown;
+  /** An error code known without an error object (e.g. NextAuth's returned `error` string). */
+  errorCode?: string;
+  sessionAge?: number;
+  tokenExpiresIn?: number;
+  userId?: string;
+  invalidReason?: string;
+  handlerKind?: string;
+  statusCode?: number;
+  /** HTTP status as `error.type`, for 5xx responses without an error object. */
+  errorType?: string;
+};
+
+const ERROR_OUTCOMES = new Set(['error', 'failure', 'invalid']);
+const UNCLASSIFIED: Classification = Object.freeze({ class: 'unknown', rule: 'no-request' } as const);
+
+let tracer: Tracer | undefined;
+function getTracer(): Tracer {
+  // The API's proxy tracer follows a provider registered later, so caching it is safe.
+  tracer ??= trace.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+  return tracer;
+}
+
+function resolveScope(target: CallTarget, parent: Operation | undefined): RequestScope {
+  if (parent !== undefined) return parent.scope;
+  const existing = requestScopeOf(target.request);
+  if (existing !== undefined) return existing;
+  let classification = UNCLASSIFIED;
+  if (target.request !== undefined && target.request !== null) {
+    try {
+      classification = engine().classify(target.request as HeaderSource);
+    } catch {
+      countInstrumentationError('classify');
+    }
+  }
+  return { classification, route: engine().routes.accept(target.route) };
+}
+
+/**
+ * One instrumented SDK call: a span (a child of whatever span is active, e.g. Next's request
+ * span) plus the counter and histogram the catalog assigns to its kind. Every method swallows
+ * and counts its own failures; the app's control flow never depends on telemetry.
+ */
+export class Operation {
+  readonly span: Span;
+  readonly context: Context;
+  readonly startedAt: number;
+  private ended = false;
+
+  constructor(
+    readonly kind: SpanName,
+    readonly target: CallTarget,
+    readonly scope: RequestScope,
+    parentContext: Context,
+  ) {
+    this.startedAt = performance.now();
+    this.span = getTracer().startSpan(SPANS[kind].name, { kind: SpanKind.INTERNAL }, parentContext);
+    this.context = trace.setSpan(parentContext, this.span).setValue(REQUEST_SCOPE_KEY, scope);
+  }
+
+  get classification(): Classification {
+    return this.scope.classification;
+  }
+
+  /** Runs `fn` with this operation's span active, so nested SDK calls become its children. */
+  run<T>(fn: () => T): T {
+    return context.with(this.context, fn);
+  }
+
+  child(kind: SpanName): Operation {
+    return safeStart(kind, this.target, this, this.context);
+  }
+
+  /** The metric attribute values common to every recording of this operation. */
+  facts(outcome: string): MetricFacts {
+    const cls = this.scope.classification.class;
+    return {
+      sdk: bounded('sdk', this.target.sdk),
+      outcome: bounded('outcome', outcome),
+      userAgentClass: cls,
+      syntheticType: syntheticTypeOf(cls),
+      runtime: currentRuntime(),
+      route: this.scope.route,
+    };
+  }
+
+  end(result: OperationResult): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.record(result);
+    } catch {
+      countInstrumentationError('record');
+    }
+    try {
+      this.span.end();
+    } catch {
+      countInstrumentationError('span');
+    }
+  }
+
+  /** A refresh whose new tokens never reached the session cookie. */
+  unpersisted(reason: string, error?: unknown): void {
+    try {
+      const facts = this.facts(error === undefined ? 'success' : 'failure');
+      facts.unpersistedReason = bounded('unpersistedReason', reason);
+      if (error !== undefined) {
+        const normalized = normalizeError(error);
+        facts.errorCode = normalized.oauthCode ?? normalized.code;
+      }
+      engine().recorder.add('refreshUnpersisted', facts);
+      this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason });
+    } catch {
+      countInstrumentationError('record');
+    }
+  }
+
+  private record(result: OperationResult): void {
+    const spec = SPANS[this.kind] as { counter?: string; histogram?: string; name: string };
+    const facts = this.facts(result.outcome);
+    let oauthError: string | undefined;
+    let causeName: string | undefined;
+    if (result.error !== undefined) {
+      const normalized = normalizeError(result.error);
+      oauthError = normalized.oauthCode;
+      causeName = normalized.causeName;
+      // A failed exchange is best described by the IdP's answer (`invalid_grant`), the rest by the SDK's code.
+      facts.errorCode = this.kind === 'tokenRefresh' && oauthError !== undefined ? oauthError : normalized.code;
+      facts.errorType = normalized.type;
+    } else if (result.errorCode !== undefined) {
+      facts.errorCode = bounded('errorCode', result.errorCode);
+    }
+    if (result.errorType !== undefined) facts.errorType = bounded('errorType', result.errorType);
+    if (result.invalidReason !== undefined) facts.invalidReason = bounded('invalidReason', result.invalidReason);
+    if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
+
+    const { recorder } = engine();
+    if (spec.counter !== undefined) recorder.add(spec.counter as never, facts);
+    switch (this.kind) {
+      case 'sessionRead':
+        if (result.outcome === 'found' && result.sessionAge !== undefined) recorder.record('sessionAge', facts, result.sessionAge);
+        break;
+      case 'tokenGet':
+        if (result.tokenExpiresIn !== undefined) recorder.record('tokenRemainingLifetime', facts, result.tokenExpiresIn);
+        break;
+      case 'tokenRefresh':
+      case 'middleware': {
+        const seconds = (performance.now() - this.startedAt) / 1000;
+        recorder.record(spec.histogram as 'tokenRefreshDuration' | 'middlewareDuration', facts, seconds);
+        break;
+      }
+    }
+
+    const span = this.span;
+    if (!span.isRecording()) return;
+    for (const name of Object.keys(facts) as (keyof MetricFacts)[]) {
+      const value = facts[name];
+      if (value !== undefined) span.setAttribute(ATTRIBUTES[name].key, value);
+    }
+    span.setAttribute(ATTRIBUTES.userAgentRule.key, this.scope.classification.rule);
+    if (result.sessionAge !== undefined) span.setAttribute(ATTRIBUTES.sessionAge.key, Math.round(result.sessionAge));
+    if (result.tokenExpiresIn !== undefined) span.setAttribute(ATTRIBUTES.tokenExpiresIn.key, Math.round(result.tokenExpiresIn));
+    if (result.statusCode !== undefined) span.setAttribute(ATTRIBUTES.statusCode.key, result.statusCode);
+    if (oauthError !== undefined) span.setAttribute(ATTRIBUTES.oauthError.key, oauthError);
+    if (causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, bounded('errorType', causeName) === 'other' ? causeName.slice(0, 64) : causeName);
+    const hasher = engine().hasher;
+    if (hasher !== undefined && typeof result.userId === 'string') span.setAttribute(ATTRIBUTES.userHash.key, hasher.hash(result.userId));
+    if (ERROR_OUTCOMES.has(result.outcome)) {
+      // The status message is the bounded code, never the error's message: messages may carry user data.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? result.outcome });
+    }
+    const hook = engine().spanHook;
+    if (hook !== undefined) {
+      try {
+        hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class });
+      } catch {
+        countInstrumentationError('hook');
+      }
+    }
+  }
+}
+
+/** Span and recorder stand-in used when starting an operation itself failed. */
+const NOOP_SCOPE: RequestScope = { classification: UNCLASSIFIED, route: undefined };
+
+function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context): Operation {
+  try {
+    return new Operation(kind, target, resolveScope(target, parent), parentContext);
+  } catch {
+    countInstrumentationError('span');
+    return new Operation(kind, target, NOOP_SCOPE, trace.deleteSpan(parentContext));
+  }
+}
+
+export function startOperation(kind: SpanName, target: CallTarget): Operation {
+  return safeStart(kind, target, undefined, context.active());
+}
+
+/** Marks a request as belonging to a wrapped middleware run, so nested adapter calls reuse its class. */
+export function adoptRequestScope(request: unknown, operation: Operation): void {
+  bindRequestScope(request, operation.scope);
+}
+
+export type Interpretation<T> = {
+  result: (value: T, operation: Operation) => OperationResult;
+  error: (thrown: unknown, operation: Operation) => OperationResult;
+};
+
+function interpretSafely<T>(
+  interpret: (value: T, operation: Operation) => OperationResult,
+  value: T,
+  operation: Operation,
+): OperationResult {
+  try {
+    return interpret(value, operation);
+  } catch {
+    countInstrumentationError('other');
+    return { outcome: 'error' };
+  }
+}
+
+/**
+ * Runs an SDK call inside an operation. The caller gets exactly what the SDK returned or threw:
+ * the same value, the same error object.
+ */
+export function observeCall<T>(
+  kind: SpanName,
+  target: CallTarget,
+  call: (operation: Operation) => T,
+  interpretation: Interpretation<Awaited<T>>,
+): T {
+  const operation = startOperation(kind, target);
+  let returned: T;
+  try {
+    returned = operation.run(() => call(operation));
+  } catch (thrown) {
+    operation.end(interpretSafely(interpretation.error, thrown, operation));
+    throw thrown;
+  }
+  if (isPromiseLike(returned)) {
+    return returned.then(
+      (value) => {
+        operation.end(interpretSafely(interpretation.result, value as Awaited<T>, operation));
+        return value;
+      },
+      (thrown: unknown) => {
+        operation.end(interpretSafely(interpretation.error, thrown, operation));
+        throw thrown;
+      },
+    ) as T;
+  }
+  operation.end(interpretSafely(interpretation.result, returned as Awaited<T>, operation));
+  return returned;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
