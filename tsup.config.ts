@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     auth0: 'src/auth0.ts',
     register: 'src/register.ts',
+    'register.edge': 'src/register.edge.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,10 +1,9 @@
 import { createClassifier, type Classification } from './classifier.js';
-import { RouteBound } from './bounded.js';
+import { RouteBound, bounded } from './bounded.js';
 import { validateOptions, type AuthTelemetryOptions } from './config.js';
 import { Recorder } from './recorder.js';
 import { UserHasher } from './user-hash.js';
 import type { HeaderSource } from './headers.js';
-import { bounded } from './bounded.js';
 
 export type Engine = {
   readonly recorder: Recorder;
@@ -12,6 +11,8 @@ export type Engine = {
   readonly routes: RouteBound;
   hasher: UserHasher | undefined;
   spanHook: AuthTelemetryOptions['spanHook'];
+  /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
+  afterMiddleware?: () => Promise<void> | undefined;
 };
 
 // One engine per JS realm, even when both the ESM and the CJS build of this package are loaded

@@ -1,6 +1,7 @@
 import type { AuthSdk } from './catalog.js';
 import { adoptRequestScope, observeCall, type OperationResult } from './operation.js';
 import { requestScopeOf } from './request-scope.js';
+import { countInstrumentationError, engine } from './engine.js';
 
 export type MiddlewareTelemetryOptions = {
   /** `auth.sdk` on middleware metrics; `custom` unless an adapter knows better. */
@@ -41,7 +42,7 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
     } catch {
       route = undefined;
     }
-    return observeCall(
+    const returned = observeCall(
       'middleware',
       { sdk, request, route },
       (operation) => {
@@ -54,12 +55,30 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
         error: (thrown) => ({ outcome: 'error', error: thrown }),
       },
     );
+    scheduleFlush(rest[0], returned);
+    return returned;
   };
   Object.defineProperty(wrapped, 'name', { value: middleware.name || 'middleware' });
   return wrapped as unknown as M;
 }
 
 const middlewareRequests = new WeakSet<object>();
+
+/** On Edge, exports after the run through `event.waitUntil()`, so a frozen isolate still delivers. */
+function scheduleFlush(event: unknown, returned: unknown): void {
+  const after = engine().afterMiddleware;
+  const waitUntil = (event as { waitUntil?: unknown } | undefined)?.waitUntil;
+  if (after === undefined || typeof waitUntil !== 'function') return;
+  try {
+    const exported = Promise.resolve(returned).then(after, after).then(
+      () => undefined,
+      () => undefined,
+    );
+    waitUntil.call(event, exported);
+  } catch {
+    countInstrumentationError('export');
+  }
+}
 
 export function isInsideMiddleware(request: unknown): boolean {
   return typeof request === 'object' && request !== null && middlewareRequests.has(request) && requestScopeOf(request) !== undefined;

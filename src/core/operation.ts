@@ -75,7 +75,7 @@ export class Operation {
   constructor(
     readonly kind: SpanName,
     readonly target: CallTarget,
-    readonly scope: RequestScope,
+    public scope: RequestScope,
     parentContext: Context,
   ) {
     this.startedAt = performance.now();
@@ -85,6 +85,19 @@ export class Operation {
 
   get classification(): Classification {
     return this.scope.classification;
+  }
+
+  /**
+   * Classifies a call that had no request object once its headers are known (App Router forms
+   * read them from `next/headers`). A class inherited from a wrapped middleware is kept.
+   */
+  classifyLate(source: HeaderSource | undefined): void {
+    if (source === undefined || this.scope.classification !== UNCLASSIFIED) return;
+    try {
+      this.scope = { classification: engine().classify(source), route: this.scope.route };
+    } catch {
+      countInstrumentationError('classify');
+    }
   }
 
   /** Runs `fn` with this operation's span active, so nested SDK calls become its children. */
@@ -226,22 +239,34 @@ export function adoptRequestScope(request: unknown, operation: Operation): void 
   bindRequestScope(request, operation.scope);
 }
 
+type Interpreted = OperationResult | Promise<OperationResult>;
+
 export type Interpretation<T> = {
-  result: (value: T, operation: Operation) => OperationResult;
-  error: (thrown: unknown, operation: Operation) => OperationResult;
+  /** May be async when facts are only reachable asynchronously (App Router `cookies()`). */
+  result: (value: T, operation: Operation) => Interpreted;
+  error: (thrown: unknown, operation: Operation) => Interpreted;
 };
 
-function interpretSafely<T>(
-  interpret: (value: T, operation: Operation) => OperationResult,
-  value: T,
-  operation: Operation,
-): OperationResult {
+/** Interprets and ends the operation; never rejects, whatever the interpretation does. */
+async function settle<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): Promise<void> {
   try {
-    return interpret(value, operation);
+    operation.end(await interpret(value, operation));
   } catch {
     countInstrumentationError('other');
-    return { outcome: 'error' };
+    operation.end({ outcome: 'error' });
   }
+}
+
+function settleSync<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): void {
+  let interpreted: Interpreted;
+  try {
+    interpreted = interpret(value, operation);
+  } catch {
+    countInstrumentationError('other');
+    interpreted = { outcome: 'error' };
+  }
+  if (isPromiseLike(interpreted)) void settle(() => interpreted, value, operation);
+  else operation.end(interpreted);
 }
 
 /**
@@ -259,22 +284,22 @@ export function observeCall<T>(
   try {
     returned = operation.run(() => call(operation));
   } catch (thrown) {
-    operation.end(interpretSafely(interpretation.error, thrown, operation));
+    settleSync(interpretation.error, thrown, operation);
     throw thrown;
   }
   if (isPromiseLike(returned)) {
     return returned.then(
-      (value) => {
-        operation.end(interpretSafely(interpretation.result, value as Awaited<T>, operation));
+      async (value) => {
+        await settle(interpretation.result, value as Awaited<T>, operation);
         return value;
       },
-      (thrown: unknown) => {
-        operation.end(interpretSafely(interpretation.error, thrown, operation));
+      async (thrown: unknown) => {
+        await settle(interpretation.error, thrown, operation);
         throw thrown;
       },
     ) as T;
   }
-  operation.end(interpretSafely(interpretation.result, returned as Awaited<T>, operation));
+  settleSync(interpretation.result, returned as Awaited<T>, operation);
   return returned;
 }
 

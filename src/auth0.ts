@@ -1,0 +1,24 @@
+import { AuthTelemetryConfigError } from './core/config.js';
+import { instrumentAuth0V3, isAuth0V3, type Auth0V3Options } from './adapters/nextjs-auth0/v3.js';
+
+export type InstrumentAuth0Options = Auth0V3Options;
+
+/**
+ * Returns the given `@auth0/nextjs-auth0` module, `/edge` module or `initAuth0()` instance with
+ * every session, token, middleware and handler function recording telemetry. Use the returned
+ * object everywhere the original was used.
+ */
+export function instrumentAuth0<T extends object>(target: T, options?: InstrumentAuth0Options): T {
+  if (isAuth0V3(target)) return instrumentAuth0V3(target, options);
+  throw new AuthTelemetryConfigError(
+    'nextjs-auth-otel: instrumentAuth0() expects the @auth0/nextjs-auth0 module, its /edge module, or an initAuth0() instance ' +
+      `(an object with getSession, getAccessToken, handleAuth, …); got ${describe(target)}.`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const keys = Object.keys(value).slice(0, 6);
+  return keys.length ? `an object with ${keys.join(', ')}` : 'an empty object';
+}
