@@ -1,0 +1,222 @@
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, METRICS, OTHER, SPANS } from '../src/core/catalog.js';
+import { configureAuthTelemetry, engine } from '../src/core/engine.js';
+import { AuthTelemetryConfigError } from '../src/core/config.js';
+import { normalizeError } from '../src/core/errors.js';
+import { withAuthTelemetry } from '../src/core/middleware.js';
+import { observeCall, startOperation } from '../src/core/operation.js';
+import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/session-cookie.js';
+import { sha256Hex } from '../src/core/user-hash.js';
+import { TestTelemetry, spanText } from './support/telemetry.js';
+
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const telemetry = new TestTelemetry();
+beforeAll(() => {
+  telemetry.install();
+});
+
+function jwe(header: Record<string, unknown>): string {
+  const encoded = Buffer.from(JSON.stringify(header)).toString('base64url');
+  return `${encoded}..iv.ciphertext.tag`;
+}
+
+describe('observeCall', () => {
+  it('returns the very same value and rethrows the very same error object', async () => {
+    const value = { accessToken: 'x' };
+    await expect(observeCall('tokenGet', { sdk: 'custom' }, async () => value, { result: () => ({ outcome: 'cached' }), error: () => ({ outcome: 'error' }) })).resolves.toBe(value);
+    const failure = Object.assign(new Error('boom'), { code: 'ERR_MISSING_SESSION' });
+    const caught = await observeCall('tokenGet', { sdk: 'custom' }, async () => {
+      throw failure;
+    }, { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) }).catch((e: unknown) => e);
+    expect(caught).toBe(failure);
+    const syncFailure = new TypeError('sync');
+    expect(() => observeCall('sessionRead', { sdk: 'custom' }, () => {
+      throw syncFailure;
+    }, { result: () => ({ outcome: 'found' }), error: (e) => ({ outcome: 'error', error: e }) })).toThrow(syncFailure);
+  });
+
+  it('records one INTERNAL span under the active span, with bounded metric attributes on span and metric', async () => {
+    telemetry.reset();
+    const parent = trace.getTracer('test').startSpan('GET /dashboard');
+    const request = new Request('https://app.example/dashboard', { headers: { 'user-agent': 'Datadog/Synthetics' } });
+    const before = await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor' });
+    await context.with(trace.setSpan(context.active(), parent), () =>
+      observeCall('tokenGet', { sdk: 'nextjs-auth0-v3', request }, async () => {
+        throw Object.assign(new Error('The user does not have a valid session.'), { name: 'AccessTokenError', code: 'ERR_MISSING_SESSION' });
+      }, { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) }).catch(() => undefined),
+    );
+    parent.end();
+    const [span] = telemetry.finishedSpans(SPANS.tokenGet.name);
+    expect(span).toBeDefined();
+    expect(span!.kind).toBe(SpanKind.INTERNAL);
+    expect(span!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    expect(span!.attributes).toMatchObject({
+      'auth.sdk': 'nextjs-auth0-v3',
+      'auth.outcome': 'error',
+      'auth.error.code': 'ERR_MISSING_SESSION',
+      'error.type': 'AccessTokenError',
+      'auth.user_agent.class': 'monitor',
+      'auth.user_agent.rule': expect.stringContaining('datadog'),
+      'user_agent.synthetic.type': 'test',
+      'auth.runtime': 'nodejs',
+    });
+    expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'ERR_MISSING_SESSION' });
+    // The error message can carry user data: it is not recorded anywhere.
+    expect(spanText([span!])).not.toContain('valid session');
+    const after = await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor', 'auth.error.code': 'ERR_MISSING_SESSION' });
+    expect(after - before).toBe(1);
+  });
+
+  it('swallows and counts a throwing span hook and a throwing interpreter', async () => {
+    configureAuthTelemetry({
+      spanHook: () => {
+        throw new Error('hook bug');
+      },
+    });
+    const before = engine().recorder.counterTotal('instrumentationErrors');
+    const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 42, { result: () => ({ outcome: 'found' }), error: () => ({ outcome: 'error' }) });
+    expect(value).toBe(42);
+    const value2 = await observeCall('sessionRead', { sdk: 'custom' }, async () => 43, {
+      result: () => {
+        throw new Error('interpreter bug');
+      },
+      error: () => ({ outcome: 'error' }),
+    });
+    expect(value2).toBe(43);
+    // The hook threw on both spans, the interpreter once.
+    expect(engine().recorder.counterTotal('instrumentationErrors') - before).toBe(3);
+    expect(await telemetry.count(METRICS.instrumentationErrors.name, { 'auth.instrumentation.stage': 'hook' })).toBeGreaterThanOrEqual(1);
+    configureAuthTelemetry({});
+  });
+
+  it('keeps working when the meter provider throws', async () => {
+    const { metrics } = await import('@opentelemetry/api');
+    const broken = {
+      getMeter() {
+        throw new Error('broken meter provider');
+      },
+    };
+    const original = metrics.getMeterProvider();
+    metrics.disable();
+    metrics.setGlobalMeterProvider(broken as never);
+    try {
+      const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 'session', { result: () => ({ outcome: 'found' }), error: () => ({ outcome: 'error' }) });
+      expect(value).toBe('session');
+    } finally {
+      metrics.disable();
+      metrics.setGlobalMeterProvider(original);
+    }
+  });
+});
+
+describe('bounded attributes', () => {
+  it('maps unknown error codes and classes to other, and OAuth causes through the allowlist', () => {
+    expect(normalizeError(Object.assign(new Error('x'), { code: 'ERR_SOMETHING_NEW' })).code).toBe(OTHER);
+    expect(normalizeError(new (class FancyError extends Error {})('x')).type).toBe(OTHER);
+    const refreshFailure = Object.assign(new Error('failed'), {
+      name: 'AccessTokenError',
+      code: 'ERR_FAILED_REFRESH_GRANT',
+      cause: Object.assign(new Error('grant request is invalid'), { name: 'IdentityProviderError', error: 'invalid_grant' }),
+    });
+    expect(normalizeError(refreshFailure)).toEqual({ code: 'ERR_FAILED_REFRESH_GRANT', oauthCode: 'invalid_grant', type: 'AccessTokenError', causeName: 'IdentityProviderError' });
+    expect(normalizeError({ code: 'failed_to_refresh_token', cause: { code: 'invalid_grant' } }).oauthCode).toBe('invalid_grant');
+    expect(normalizeError({ cause: { error: 'user-controlled-<script>' } }).oauthCode).toBe(OTHER);
+    expect(normalizeError(null).code).toBe(OTHER);
+    expect(normalizeError('RefreshAccessTokenError').code).toBe('RefreshAccessTokenError');
+    expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+  });
+
+  it('keeps at most maxRoutes route templates and rejects raw paths', async () => {
+    configureAuthTelemetry({ maxRoutes: 2 });
+    for (const route of ['/a/[id]', '/b', '/c', '/a/[id]', '/search?q=secret']) {
+      await observeCall('sessionRead', { sdk: 'custom', route }, async () => null, { result: () => ({ outcome: 'missing' }), error: () => ({ outcome: 'error' }) });
+    }
+    const routes = new Set((await telemetry.points(METRICS.sessionReads.name, { 'auth.sdk': 'custom', 'auth.outcome': 'missing' })).map((p) => p.attributes['http.route']));
+    expect(routes).toEqual(new Set(['/a/[id]', '/b', OTHER]));
+    configureAuthTelemetry({});
+  });
+
+  it('rejects invalid options with a typed error that says what to fix', () => {
+    expect(() => configureAuthTelemetry({ hashUserId: { salt: 'short' } })).toThrow(AuthTelemetryConfigError);
+    expect(() => configureAuthTelemetry({ hashUserId: { salt: 'short' } })).toThrow(/at least 16 characters/);
+    expect(() => configureAuthTelemetry({ maxRoutes: -1 })).toThrow(/maxRoutes/);
+  });
+
+  it('hashes user ids only on opt-in, salted, with SHA-256', async () => {
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex('a'.repeat(1000))).toBe('41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3');
+    telemetry.reset();
+    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
+    expect(telemetry.finishedSpans()[0]!.attributes['user.hash']).toBeUndefined();
+    configureAuthTelemetry({ hashUserId: { salt: 'a-secret-salt-of-some-length' } });
+    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
+    const hash = telemetry.finishedSpans()[1]!.attributes['user.hash'];
+    expect(hash).toBe(sha256Hex('a-secret-salt-of-some-length\u0000auth0|user-1'));
+    expect(spanText(telemetry.finishedSpans())).not.toContain('user-1');
+    configureAuthTelemetry({});
+  });
+});
+
+describe('session cookie facts without the secret', () => {
+  it('reads the session age from the JWE protected header and tells why a cookie is unreadable', () => {
+    const now = 1_700_000_000;
+    expect(sessionAgeFromJwe(jwe({ alg: 'dir', enc: 'A256GCM', iat: now - 3600, uat: now - 60, exp: now + 3600 }), now)).toBe(3600);
+    expect(invalidCookieReason(jwe({ alg: 'dir', enc: 'A256GCM', iat: now - 9000, exp: now - 1 }), now)).toBe('expired');
+    expect(invalidCookieReason(jwe({ alg: 'dir', enc: 'A256GCM', iat: now - 10, exp: now + 10 }), now)).toBe('undecryptable');
+    expect(invalidCookieReason('not-a-jwe', now)).toBe('malformed');
+    expect(invalidCookieReason('e30.a.b.c.d', now)).toBe('malformed');
+    expect(invalidCookieReason(jwe({ alg: 'dir', enc: 'A256GCM' }), now)).toBe('unknown');
+  });
+});
+
+describe('withAuthTelemetry', () => {
+  const run = (response: unknown, headers: Record<string, string> = { 'user-agent': CHROME }) =>
+    withAuthTelemetry(async () => response)(new Request('https://app.example/x', { headers }));
+
+  it('derives the outcome from the response and returns it untouched, Set-Cookie included', async () => {
+    telemetry.reset();
+    const next = new Response(null, { headers: { 'x-middleware-next': '1' } });
+    next.headers.append('set-cookie', 'appSession=a; Path=/');
+    next.headers.append('set-cookie', 'other=b; Path=/');
+    expect(await run(next)).toBe(next);
+    expect(next.headers.getSetCookie()).toEqual(['appSession=a; Path=/', 'other=b; Path=/']);
+    await run(Response.redirect('https://app.example/api/auth/login', 307));
+    await run(new Response('{"error":"not_authenticated"}', { status: 401 }));
+    await run(new Response('boom', { status: 500 }));
+    await run(undefined);
+    const outcomes = telemetry.finishedSpans(SPANS.middleware.name).map((s) => [s.attributes['auth.outcome'], s.attributes['error.type']]);
+    expect(outcomes).toEqual([['pass', undefined], ['redirect', undefined], ['unauthorized', undefined], ['error', '500'], ['pass', undefined]]);
+    const duration = await telemetry.points(METRICS.middlewareDuration.name);
+    expect(duration.length).toBeGreaterThan(0);
+  });
+
+  it('rethrows the middleware error object and records error', async () => {
+    const failure = new Error('JWTExpired');
+    const middleware = withAuthTelemetry(async () => {
+      throw failure;
+    });
+    await expect(middleware(new Request('https://app.example/'))).rejects.toBe(failure);
+  });
+
+  it('gives nested SDK calls the middleware request class, with and without the request object', async () => {
+    telemetry.reset();
+    const probe = new Request('https://app.example/', { headers: { 'user-agent': CHROME, 'x-datadog-origin': 'synthetics' } });
+    await withAuthTelemetry(async (request: Request) => {
+      await observeCall('tokenGet', { sdk: 'custom', request }, async () => 1, { result: () => ({ outcome: 'cached' }), error: () => ({ outcome: 'error' }) });
+      const op = startOperation('sessionRead', { sdk: 'custom' });
+      op.end({ outcome: 'missing' });
+      return undefined;
+    })(probe);
+    const [token] = telemetry.finishedSpans(SPANS.tokenGet.name);
+    const [read] = telemetry.finishedSpans(SPANS.sessionRead.name);
+    const [middleware] = telemetry.finishedSpans(SPANS.middleware.name);
+    expect(token!.attributes['auth.user_agent.class']).toBe('monitor');
+    expect(read!.attributes['auth.user_agent.class']).toBe('monitor');
+    expect(token!.parentSpanContext?.spanId).toBe(middleware!.spanContext().spanId);
+  });
+
+  it('rejects a non-function with a clear TypeError', () => {
+    expect(() => withAuthTelemetry(undefined as never)).toThrow(/expects the middleware function/);
+  });
+});
