@@ -1,0 +1,642 @@
+/**
+ * A small browser-like HTTP client over `fetch` (`redirect: 'manual'`) with a real cookie jar, and a driver for
+ * the OAuth authorization-code login: app login route → IdP authorize → IdP login form → credentials →
+ * (auto consent) → app callback → final page.
+ *
+ * No vitest imports: also used by plain `tsx` scripts.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cookie jar (RFC 6265 subset: Domain, Path, Expires, Max-Age, Secure, HttpOnly, SameSite kept as data)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface Cookie {
+  name: string;
+  value: string;
+  /** Host (host-only cookie) or domain (without leading dot). */
+  domain: string;
+  hostOnly: boolean;
+  path: string;
+  /** Epoch ms; undefined for a session cookie. */
+  expires?: number;
+  secure: boolean;
+  httpOnly: boolean;
+  sameSite?: string;
+  creationTime: number;
+}
+
+export interface SetCookieOptions {
+  /** URL the cookie is set for (host + default path). Default: `http://127.0.0.1/`. */
+  url?: string | URL;
+  domain?: string;
+  path?: string;
+  expires?: Date | number;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: string;
+}
+
+function defaultPath(pathname: string): string {
+  if (!pathname.startsWith('/')) return '/';
+  const i = pathname.lastIndexOf('/');
+  return i <= 0 ? '/' : pathname.slice(0, i);
+}
+
+function pathMatches(requestPath: string, cookiePath: string): boolean {
+  if (requestPath === cookiePath) return true;
+  if (!requestPath.startsWith(cookiePath)) return false;
+  return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
+}
+
+function domainMatches(host: string, cookie: Cookie): boolean {
+  if (cookie.hostOnly) return host === cookie.domain;
+  return host === cookie.domain || host.endsWith(`.${cookie.domain}`);
+}
+
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
+export class CookieJar {
+  #cookies: Cookie[] = [];
+
+  /** Stores the cookies of one `Set-Cookie` header value, as received from `url`. */
+  setCookie(header: string, url: string | URL, now = Date.now()): void {
+    const u = new URL(String(url));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const parts = header.split(';');
+    const pair = parts.shift() ?? '';
+    const eq = pair.indexOf('=');
+    if (eq < 0) return; // RFC 6265: ignore nameless-without-= cookies
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (!name) return;
+
+    let domain: string | undefined;
+    let path: string | undefined;
+    let expires: number | undefined;
+    let maxAge: number | undefined;
+    let secure = false;
+    let httpOnly = false;
+    let sameSite: string | undefined;
+    for (const raw of parts) {
+      const i = raw.indexOf('=');
+      const key = (i < 0 ? raw : raw.slice(0, i)).trim().toLowerCase();
+      const val = i < 0 ? '' : raw.slice(i + 1).trim();
+      switch (key) {
+        case 'domain':
+          if (val) domain = val.replace(/^\./, '').toLowerCase();
+          break;
+        case 'path':
+          path = val.startsWith('/') ? val : undefined;
+          break;
+        case 'expires': {
+          const t = Date.parse(val);
+          if (!Number.isNaN(t)) expires = t;
+          break;
+        }
+        case 'max-age': {
+          if (/^-?\d+$/.test(val)) maxAge = Number(val);
+          break;
+        }
+        case 'secure':
+          secure = true;
+          break;
+        case 'httponly':
+          httpOnly = true;
+          break;
+        case 'samesite':
+          sameSite = val.toLowerCase();
+          break;
+        default:
+      }
+    }
+    // Secure cookies only from secure origins (localhost counts as secure in browsers).
+    if (secure && u.protocol !== 'https:' && host !== 'localhost' && host !== '127.0.0.1') return;
+    let hostOnly = true;
+    let cookieDomain = host;
+    if (domain !== undefined) {
+      if (isIp(host)) {
+        if (domain !== host) return; // an IP host can only name itself; stays host-only
+      } else {
+        if (!(host === domain || host.endsWith(`.${domain}`))) return; // foreign domain: rejected
+        hostOnly = false;
+        cookieDomain = domain;
+      }
+    }
+    const cookie: Cookie = {
+      name,
+      value,
+      domain: cookieDomain,
+      hostOnly,
+      path: path ?? defaultPath(u.pathname),
+      expires: maxAge !== undefined ? now + maxAge * 1000 : expires,
+      secure,
+      httpOnly,
+      sameSite,
+      creationTime: now,
+    };
+    const idx = this.#cookies.findIndex((c) => c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path);
+    if (idx >= 0) cookie.creationTime = this.#cookies[idx]!.creationTime;
+    const expired = cookie.expires !== undefined && cookie.expires <= now;
+    if (idx >= 0) this.#cookies.splice(idx, 1);
+    if (!expired) this.#cookies.push(cookie);
+  }
+
+  /** Stores every `Set-Cookie` of a response (uses `headers.getSetCookie()`). */
+  storeResponse(response: Response, url: string | URL = response.url): void {
+    for (const header of response.headers.getSetCookie()) this.setCookie(header, url);
+  }
+
+  /** Cookies that would be sent to `url`, most specific path first (then oldest first). */
+  cookiesFor(url: string | URL, now = Date.now()): Cookie[] {
+    this.#purge(now);
+    const u = new URL(String(url));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const secureContext = u.protocol === 'https:' || host === 'localhost' || host === '127.0.0.1';
+    return this.#cookies
+      .filter((c) => domainMatches(host, c) && pathMatches(u.pathname || '/', c.path) && (!c.secure || secureContext))
+      .sort((a, b) => b.path.length - a.path.length || a.creationTime - b.creationTime);
+  }
+
+  /** The `Cookie` request header value for `url` ('' when none). */
+  cookieHeader(url: string | URL): string {
+    return this.cookiesFor(url)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  /** Value of the first live cookie with that name (optionally the one that `url` would receive). */
+  get(name: string, url?: string | URL): string | undefined {
+    this.#purge(Date.now());
+    const list = url === undefined ? this.#cookies : this.cookiesFor(url);
+    return list.find((c) => c.name === name)?.value;
+  }
+
+  /** Live cookies whose name matches (string prefix or RegExp), e.g. chunked `appSession.0`, `appSession.1`. */
+  getAll(match?: string | RegExp): Cookie[] {
+    this.#purge(Date.now());
+    if (match === undefined) return this.#cookies.map((c) => ({ ...c }));
+    return this.#cookies
+      .filter((c) => (typeof match === 'string' ? c.name.startsWith(match) : match.test(c.name)))
+      .map((c) => ({ ...c }));
+  }
+
+  /**
+   * Sets (or overwrites) a cookie by hand, e.g. to tamper with a session cookie. Without `url`/`domain`, an
+   * existing cookie with that name keeps its domain and path; otherwise it is a host-only cookie for 127.0.0.1.
+   */
+  set(name: string, value: string, options: SetCookieOptions = {}): void {
+    const existing = this.#cookies.find((c) => c.name === name);
+    const u = options.url !== undefined ? new URL(String(options.url)) : undefined;
+    const domain = options.domain?.replace(/^\./, '') ?? (u ? u.hostname : existing?.domain ?? '127.0.0.1');
+    const path = options.path ?? (u ? '/' : existing?.path ?? '/');
+    const expires = options.expires instanceof Date ? options.expires.getTime() : options.expires;
+    const idx = this.#cookies.findIndex((c) => c.name === name && c.domain === domain && c.path === path);
+    const cookie: Cookie = {
+      name,
+      value,
+      domain,
+      hostOnly: options.domain === undefined ? (existing && !u ? existing.hostOnly : true) : false,
+      path,
+      expires,
+      secure: options.secure ?? (existing && !u ? existing.secure : false),
+      httpOnly: options.httpOnly ?? (existing && !u ? existing.httpOnly : true),
+      sameSite: options.sameSite ?? existing?.sameSite,
+      creationTime: idx >= 0 ? this.#cookies[idx]!.creationTime : Date.now(),
+    };
+    if (idx >= 0) this.#cookies.splice(idx, 1, cookie);
+    else this.#cookies.push(cookie);
+  }
+
+  /** Removes cookies with that name (all domains/paths). Returns how many were removed. */
+  delete(name: string): number {
+    const before = this.#cookies.length;
+    this.#cookies = this.#cookies.filter((c) => c.name !== name);
+    return before - this.#cookies.length;
+  }
+
+  clear(): void {
+    this.#cookies = [];
+  }
+
+  /** A copy of the jar (e.g. a second tab / a replayed session). */
+  clone(): CookieJar {
+    const jar = new CookieJar();
+    jar.#cookies = this.#cookies.map((c) => ({ ...c }));
+    return jar;
+  }
+
+  toJSON(): Cookie[] {
+    return this.getAll();
+  }
+
+  #purge(now: number): void {
+    this.#cookies = this.#cookies.filter((c) => c.expires === undefined || c.expires > now);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTML forms (tiny parser: enough for the IdP pages and simple app pages)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ParsedForm {
+  id?: string;
+  action: string;
+  method: string;
+  /** Named fields in document order (hidden + text + password + checked boxes + selects' first option). */
+  fields: Array<[string, string]>;
+  /** Named submit buttons `[name, value]`. */
+  submits: Array<[string, string]>;
+  /** Attributes of the <form> tag. */
+  attributes: Record<string, string>;
+  /** Names of all inputs, whatever their type. */
+  inputNames: string[];
+}
+
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos|#39);/gi, (m, e: string) => {
+    const lower = e.toLowerCase();
+    if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
+    if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
+    return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[lower] ?? m;
+  });
+}
+
+function parseAttributes(tag: string): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  const inner = tag.replace(/^<\s*[a-z0-9-]+/i, '').replace(/\/?>$/, '');
+  const re = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(inner))) {
+    attrs[m[1]!.toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  return attrs;
+}
+
+/** Parses the <form> elements of an HTML page. */
+export function parseForms(html: string): ParsedForm[] {
+  const forms: ParsedForm[] = [];
+  const formRe = /<form\b[^>]*>([\s\S]*?)<\/form\s*>/gi;
+  let m: RegExpExecArray | null;
+  while ((m = formRe.exec(html))) {
+    const openTag = /^<form\b[^>]*>/i.exec(m[0])![0];
+    const attributes = parseAttributes(openTag);
+    const body = m[1] ?? '';
+    const fields: Array<[string, string]> = [];
+    const submits: Array<[string, string]> = [];
+    const inputNames: string[] = [];
+    const controlRe = /<(input|button|select|textarea)\b[^>]*>([\s\S]*?<\/\1\s*>)?/gi;
+    let c: RegExpExecArray | null;
+    while ((c = controlRe.exec(body))) {
+      const tagName = c[1]!.toLowerCase();
+      const attrs = parseAttributes(/^<[^>]*>/.exec(c[0])![0]);
+      const name = attrs.name;
+      if (!name) continue;
+      inputNames.push(name);
+      if (tagName === 'button') {
+        if ((attrs.type ?? 'submit').toLowerCase() === 'submit') submits.push([name, attrs.value ?? '']);
+        continue;
+      }
+      if (tagName === 'select') {
+        const opts = [...(c[2] ?? '').matchAll(/<option\b[^>]*>/gi)].map((o) => parseAttributes(o[0]));
+        const chosen = opts.find((o) => 'selected' in o) ?? opts[0];
+        if (chosen) fields.push([name, chosen.value ?? '']);
+        continue;
+      }
+      if (tagName === 'textarea') {
+        fields.push([name, decodeEntities((c[2] ?? '').replace(/<\/textarea\s*>$/i, ''))]);
+        continue;
+      }
+      const type = (attrs.type ?? 'text').toLowerCase();
+      if (type === 'submit' || type === 'image') {
+        submits.push([name, attrs.value ?? '']);
+        continue;
+      }
+      if ((type === 'checkbox' || type === 'radio') && !('checked' in attrs)) continue;
+      if (type === 'button' || type === 'reset' || type === 'file') continue;
+      fields.push([name, attrs.value ?? (type === 'checkbox' || type === 'radio' ? 'on' : '')]);
+    }
+    forms.push({
+      id: attributes.id,
+      action: attributes.action ?? '',
+      method: (attributes.method ?? 'get').toLowerCase(),
+      fields,
+      submits,
+      attributes,
+      inputNames,
+    });
+  }
+  return forms;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Browser-like client
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Requests to `from` origin go to `to` origin with extra `headers` (e.g. an IdP whose issuer is https://localhost). */
+export interface HostRewrite {
+  from: string;
+  to: string;
+  headers?: Record<string, string>;
+}
+
+export interface HopRecord {
+  method: string;
+  url: string;
+  status: number;
+  location?: string;
+}
+
+export interface ClientResponse {
+  response: Response;
+  /** Body text (already read from `response`). */
+  body: string;
+  /** Logical URL of the final response. */
+  url: string;
+  status: number;
+  history: HopRecord[];
+}
+
+export interface BrowserClientOptions {
+  jar?: CookieJar;
+  /** Sent as `User-Agent`. Default: a desktop Chrome UA. */
+  userAgent?: string;
+  /** Added to every request. */
+  extraHeaders?: Record<string, string>;
+  rewrites?: HostRewrite[];
+  maxRedirects?: number;
+  /** Submit forms marked `data-testkit-autosubmit` (the IdP's logout confirmation). Default true. */
+  autoSubmitForms?: boolean;
+}
+
+export const CHROME_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | URLSearchParams;
+  /** Follow redirects (default true). */
+  follow?: boolean;
+}
+
+export class BrowserClient {
+  readonly jar: CookieJar;
+  userAgent: string;
+  extraHeaders: Record<string, string>;
+  rewrites: HostRewrite[];
+  maxRedirects: number;
+  autoSubmitForms: boolean;
+
+  constructor(options: BrowserClientOptions = {}) {
+    this.jar = options.jar ?? new CookieJar();
+    this.userAgent = options.userAgent ?? CHROME_USER_AGENT;
+    this.extraHeaders = { ...options.extraHeaders };
+    this.rewrites = [...(options.rewrites ?? [])];
+    this.maxRedirects = options.maxRedirects ?? 20;
+    this.autoSubmitForms = options.autoSubmitForms ?? true;
+  }
+
+  /** One request, no redirect following. Cookies are read from / stored into the jar using the logical URL. */
+  async fetchOnce(url: string | URL, init: RequestOptions = {}): Promise<Response> {
+    const logical = new URL(String(url));
+    let target = logical.toString();
+    let extra: Record<string, string> = {};
+    for (const r of this.rewrites) {
+      if (logical.origin === new URL(r.from).origin) {
+        target = `${new URL(r.to).origin}${logical.pathname}${logical.search}`;
+        extra = r.headers ?? {};
+        break;
+      }
+    }
+    const headers = new Headers({
+      'user-agent': this.userAgent,
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      ...this.extraHeaders,
+      ...init.headers,
+      ...extra,
+    });
+    const cookie = this.jar.cookieHeader(logical);
+    if (cookie) headers.set('cookie', cookie);
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = String(init.body);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
+    }
+    const response = await fetch(target, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
+    this.jar.storeResponse(response, logical);
+    return response;
+  }
+
+  /**
+   * A request that follows redirects like a browser (303/301/302 → GET; 307/308 keep method and body) and, when
+   * enabled, auto-submits forms marked `data-testkit-autosubmit`.
+   */
+  async request(url: string | URL, init: RequestOptions = {}): Promise<ClientResponse> {
+    const history: HopRecord[] = [];
+    let current = new URL(String(url));
+    let method = (init.method ?? 'GET').toUpperCase();
+    let body = init.body;
+    let headers = init.headers;
+    for (let hop = 0; hop <= this.maxRedirects; hop += 1) {
+      const response = await this.fetchOnce(current, { method, body, headers });
+      const location = response.headers.get('location') ?? undefined;
+      history.push({ method, url: current.toString(), status: response.status, location });
+      if (init.follow !== false && location && response.status >= 300 && response.status < 400) {
+        await response.arrayBuffer().catch(() => undefined);
+        current = new URL(location, current);
+        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method !== 'GET' && method !== 'HEAD')) {
+          method = 'GET';
+          body = undefined;
+          headers = undefined;
+        }
+        continue;
+      }
+      const text = await response.text();
+      if (init.follow !== false && this.autoSubmitForms && /data-testkit-autosubmit/i.test(text)) {
+        const form = parseForms(text).find((f) => 'data-testkit-autosubmit' in f.attributes);
+        if (form) {
+          const next = formSubmission(form, current);
+          current = next.url;
+          method = next.method;
+          body = next.body;
+          headers = undefined;
+          continue;
+        }
+      }
+      return { response, body: text, url: current.toString(), status: response.status, history };
+    }
+    throw new Error(`testkit: too many redirects starting at ${String(url)}: ${history.map((h) => `${h.status} ${h.url}`).join(' -> ')}`);
+  }
+
+  get(url: string | URL, headers?: Record<string, string>): Promise<ClientResponse> {
+    return this.request(url, { headers });
+  }
+
+  /** Submits a parsed form from a page at `pageUrl`, overriding/adding `values`, then follows redirects. */
+  submit(form: ParsedForm, pageUrl: string | URL, values: Record<string, string> = {}, submitter?: [string, string]): Promise<ClientResponse> {
+    const next = formSubmission(form, new URL(String(pageUrl)), values, submitter);
+    return this.request(next.url, { method: next.method, body: next.body });
+  }
+}
+
+function formSubmission(
+  form: ParsedForm,
+  pageUrl: URL,
+  values: Record<string, string> = {},
+  submitter?: [string, string],
+): { url: URL; method: string; body?: string } {
+  const params = new URLSearchParams();
+  const seen = new Set<string>();
+  for (const [name, value] of form.fields) {
+    if (name in values) {
+      if (!seen.has(name)) params.append(name, values[name]!);
+      seen.add(name);
+    } else {
+      params.append(name, value);
+    }
+  }
+  for (const [name, value] of Object.entries(values)) if (!seen.has(name) && !form.fields.some(([n]) => n === name)) params.append(name, value);
+  const button = submitter ?? form.submits[0];
+  if (button && button[0] && !params.has(button[0])) params.append(button[0], button[1]);
+  const action = new URL(form.action || pageUrl.toString(), pageUrl);
+  if (form.method === 'post') return { url: action, method: 'POST', body: params.toString() };
+  action.search = params.toString();
+  return { url: action, method: 'GET' };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Authorization-code login driver
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface LoginOptions {
+  /** App base URL, e.g. `http://127.0.0.1:3000`. */
+  appUrl: string;
+  /** App route that starts the login. Default `/api/auth/login` (nextjs-auth0 v3). v4: `/auth/login`. */
+  loginPath?: string;
+  username: string;
+  password: string;
+  userAgent?: string;
+  extraHeaders?: Record<string, string>;
+  /** Reuse a jar (e.g. one that already holds an IdP session). */
+  jar?: CookieJar;
+  /** Reuse a client (its jar, UA and headers win over `jar`/`userAgent`/`extraHeaders`). */
+  client?: BrowserClient;
+  /** Host rewrites, e.g. `[idp.hostRewrite]` for an issuer of https://localhost. Undefined entries are skipped. */
+  rewrites?: Array<HostRewrite | undefined>;
+  /** Field names of the IdP login form. Default `username` / `password`. */
+  usernameField?: string;
+  passwordField?: string;
+}
+
+export interface LoginResult {
+  jar: CookieJar;
+  client: BrowserClient;
+  /** The final (non-redirect) response; its body was read into `body`. */
+  response: Response;
+  body: string;
+  /** Logical URL of the final response. */
+  finalUrl: string;
+  status: number;
+  /** Every hop of the whole flow. */
+  history: HopRecord[];
+  /** True when the IdP login form was shown and submitted (false when an IdP session was reused). */
+  loginFormSubmitted: boolean;
+}
+
+export class LoginError extends Error {
+  constructor(
+    message: string,
+    readonly details: { status: number; url: string; body: string; history: HopRecord[] },
+  ) {
+    super(message);
+    this.name = 'LoginError';
+  }
+}
+
+function findLoginForm(html: string, usernameField: string, passwordField: string): ParsedForm | undefined {
+  return parseForms(html).find((f) => f.inputNames.includes(usernameField) && f.inputNames.includes(passwordField));
+}
+
+export async function loginViaAuthorizationCodeFlow(options: LoginOptions): Promise<LoginResult> {
+  const usernameField = options.usernameField ?? 'username';
+  const passwordField = options.passwordField ?? 'password';
+  const client =
+    options.client ??
+    new BrowserClient({
+      jar: options.jar,
+      userAgent: options.userAgent,
+      extraHeaders: options.extraHeaders,
+      rewrites: (options.rewrites ?? []).filter((r): r is HostRewrite => r !== undefined),
+    });
+  if (options.client && options.rewrites) {
+    for (const r of options.rewrites) if (r && !client.rewrites.includes(r)) client.rewrites.push(r);
+  }
+  const history: HopRecord[] = [];
+  const start = new URL(options.loginPath ?? '/api/auth/login', options.appUrl);
+
+  let page = await client.get(start);
+  history.push(...page.history);
+  let loginFormSubmitted = false;
+
+  for (let step = 0; step < 5; step += 1) {
+    const loginForm = findLoginForm(page.body, usernameField, passwordField);
+    if (loginForm) {
+      if (loginFormSubmitted) {
+        throw new LoginError(`login rejected by the IdP for user ${options.username}`, {
+          status: page.status,
+          url: page.url,
+          body: page.body,
+          history,
+        });
+      }
+      loginFormSubmitted = true;
+      page = await client.submit(loginForm, page.url, {
+        [usernameField]: options.username,
+        [passwordField]: options.password,
+      });
+      history.push(...page.history);
+      continue;
+    }
+    // A consent-like page (a single form with a submit button on the IdP origin): accept it.
+    const consent = parseForms(page.body).find((f) => /consent|confirm|authorize|allow/i.test(`${f.id ?? ''} ${f.action}`));
+    if (consent && loginFormSubmitted && !new URL(page.url).href.startsWith(new URL(options.appUrl).origin)) {
+      page = await client.submit(consent, page.url);
+      history.push(...page.history);
+      continue;
+    }
+    break;
+  }
+
+  if (page.status >= 400) {
+    throw new LoginError(`login flow ended with HTTP ${page.status} at ${page.url}`, {
+      status: page.status,
+      url: page.url,
+      body: page.body,
+      history,
+    });
+  }
+  return {
+    jar: client.jar,
+    client,
+    response: page.response,
+    body: page.body,
+    finalUrl: page.url,
+    status: page.status,
+    history,
+    loginFormSubmitted,
+  };
+}
+
+export interface LogoutOptions {
+  appUrl: string;
+  /** Default `/api/auth/logout` (v3). v4: `/auth/logout`. */
+  logoutPath?: string;
+  client: BrowserClient;
+}
+
+/** App logout → IdP end_session (auto-confirmed) → post-logout redirect. */
+export async function logoutViaApp(options: LogoutOptions): Promise<ClientResponse> {
+  return options.client.get(new URL(options.logoutPath ?? '/api/auth/logout', options.appUrl));
+}
