@@ -436,6 +436,15 @@ describe('testkit idp (oidc-provider) + login driver', () => {
 
     const relogin = await loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'alice', password: 'alice-password', client: login.client });
     expect(relogin.loginFormSubmitted).toBe(true);
+
+    // Auth0-style logout (nextjs-auth0 v3's default `auth0Logout: true`): /v2/logout?client_id&returnTo
+    const auth0Logout = await login.client.get(
+      `${idp.url}/v2/logout?${new URLSearchParams({ client_id: idp.clientId, returnTo: rp.url })}`,
+    );
+    expect(auth0Logout.url).toBe(rp.url + '/');
+    const third = await loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'bob', password: 'bob-password', client: login.client });
+    expect(third.loginFormSubmitted).toBe(true);
+    expect(third.body).toContain('signed in as bob');
     expect(idp.serverErrors()).toEqual([]);
   });
 

@@ -10,6 +10,8 @@
  *   for that API (like Auth0). `accessTokenFormat: 'jwt'` forces JWTs. `expires_in` is `accessTokenTtl`.
  * - Rotating refresh tokens by default. Re-using a rotated refresh token fails with `invalid_grant` AND
  *   revokes the whole grant (oidc-provider's reuse detection, like Auth0's "ferrt").
+ * - Logout: RP-initiated logout at `/session/end` (confirmation form auto-submitted), and Auth0's
+ *   `/v2/logout?client_id&returnTo` (nextjs-auth0 v3's default, `auth0Logout: true`) mapped onto it.
  * - Storage is a per-instance in-memory adapter, so `revokeRefreshTokens()` can enumerate and destroy tokens
  *   through oidc-provider's own models.
  *
@@ -79,8 +81,9 @@ export interface StartIdpOptions {
   /** Rotate refresh tokens on every use. Default true. */
   refreshTokenRotation?: boolean;
   /**
-   * Issuer override, e.g. `https://localhost` for nextjs-auth0 v4 (served over plain http; the provider trusts
-   * `x-forwarded-proto` / `x-forwarded-host`). Default `http://127.0.0.1:<port>`.
+   * Issuer override (an origin, no path), e.g. `https://localhost` for nextjs-auth0 v4 (served over plain http;
+   * the provider trusts `x-forwarded-proto` / `x-forwarded-host`; use `idp.fetch` / `idp.hostRewrite`).
+   * Default `http://127.0.0.1:<port>`.
    */
   issuer?: string;
   /**
@@ -461,6 +464,10 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
   const url = `http://127.0.0.1:${port}`;
   const issuer = (options.issuer ?? url).replace(/\/+$/, '');
   const issuerUrl = new URL(issuer);
+  if (issuerUrl.pathname !== '/' || issuerUrl.search || issuerUrl.hash) {
+    server.close();
+    throw new Error(`testkit idp: issuer must be an origin without a path, got ${issuer}`);
+  }
   const overridden = issuerUrl.origin !== url;
   const audience = options.audience ?? `${issuer}/api`;
 
@@ -706,7 +713,10 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
 
   // 4. Interactions (login form, auto consent) + offline_access without prompt=consent.
   const providerCallback = provider.callback();
-  const authorizationPath = `${issuerUrl.pathname.replace(/\/$/, '')}/auth`;
+  // The provider is mounted at the server root, so the issuer must be an origin (checked above).
+  const authorizationPath = '/auth';
+  const endSessionPath = '/session/end';
+  const auth0LogoutPath = '/v2/logout';
 
   const interaction = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const match = /^\/interaction\/([^/]+)(?:\/(login|abort))?\/?$/.exec(pathname);
@@ -751,6 +761,19 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
         if (!res.headersSent) sendHtml(res, 500, page('Error', '<h1>Interaction error</h1>'));
         else res.end();
       });
+      return;
+    }
+    if (req.method === 'GET' && reqUrl.pathname === auth0LogoutPath) {
+      // Auth0's logout endpoint (nextjs-auth0 v3 uses it by default: `auth0Logout: true`), mapped onto the
+      // standard RP-initiated logout: end_session with client_id + post_logout_redirect_uri (auto-confirmed).
+      const params = new URLSearchParams();
+      const id = reqUrl.searchParams.get('client_id');
+      const returnTo = reqUrl.searchParams.get('returnTo');
+      if (id) params.set('client_id', id);
+      if (returnTo) params.set('post_logout_redirect_uri', returnTo);
+      res.statusCode = 302;
+      res.setHeader('Location', `${endSessionPath}?${params}`);
+      res.end();
       return;
     }
     if (req.method === 'GET' && reqUrl.pathname === authorizationPath) {
