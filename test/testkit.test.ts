@@ -490,6 +490,7 @@ describe('testkit idp with an issuer override (nextjs-auth0 v4 style: https://lo
       username: 'alice',
       password: 'alice-password',
       rewrites: [idp.hostRewrite],
+      transport: 'http',
     });
     expect(login.body).toContain('signed in as alice');
     expect(login.history.some((h) => h.url.startsWith('https://localhost/auth'))).toBe(true);
@@ -535,6 +536,56 @@ describe('testkit cookie jar', () => {
     jar.set('appSession', 'tampered-again');
     expect(jar.get('appSession')).toBe('tampered-again');
     expect(jar.getAll('appSession')).toHaveLength(1);
+  });
+});
+
+describe('testkit browser client headers', () => {
+  it('sends navigation headers; the http transport sends them exactly, fetch forces sec-fetch-mode: cors', async () => {
+    const seen: Array<Record<string, string | string[] | undefined>> = [];
+    let otherBase = '';
+    const other = createServer((req, res) => {
+      seen.push({ ...req.headers, path: req.url });
+      res.setHeader('Content-Type', 'text/html');
+      res.end('<form method="post" action="/done"><input type="hidden" name="a" value="1&amp;2"><button type="submit" name="go" value="yes">Go</button></form>');
+    });
+    const server = createServer((req, res) => {
+      seen.push({ ...req.headers, path: req.url });
+      res.statusCode = 302;
+      res.setHeader('Location', `${otherBase}/landing`);
+      res.setHeader('Set-Cookie', ['one=1; Path=/', 'two=2; Path=/; HttpOnly']);
+      res.end();
+    });
+    const base = await listen(server);
+    otherBase = await listen(other);
+    try {
+      for (const transport of ['http', 'fetch'] as const) {
+        seen.length = 0;
+        const client = new BrowserClient({ transport });
+        const page = await client.get(`${base}/start`);
+        expect(page.url).toBe(`${otherBase}/landing`);
+        expect(client.jar.cookieHeader(otherBase)).toBe('one=1; two=2'); // cookies are per host, not per port
+        const [form] = parseForms(page.body);
+        expect(form!.fields).toEqual([['a', '1&2']]);
+        await client.submit(form!, page.url);
+        expect(seen.map((h) => [h.path, h['sec-fetch-site'], h['sec-fetch-dest'], h.origin ?? null])).toEqual([
+          ['/start', 'none', 'document', null],
+          ['/landing', 'none', 'document', null],
+          ['/done', 'same-origin', 'document', otherBase],
+        ]);
+        expect(seen[0]!['user-agent']).toMatch(/^Mozilla\/5\.0 .*Chrome\//);
+        expect(seen[0]!['sec-fetch-mode']).toBe(transport === 'http' ? 'navigate' : 'cors');
+        expect(seen[2]!.cookie).toBe('one=1; two=2');
+      }
+      seen.length = 0;
+      await new BrowserClient({ userAgent: 'UptimeRobot/2.0', transport: 'http' }).get(`${base}/start`);
+      expect(seen[0]!['sec-fetch-site']).toBeUndefined(); // non-browser UA: no navigation headers
+      expect(seen[0]!['user-agent']).toBe('UptimeRobot/2.0');
+    } finally {
+      server.close();
+      other.close();
+      server.closeAllConnections();
+      other.closeAllConnections();
+    }
   });
 });
 

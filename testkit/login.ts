@@ -368,6 +368,18 @@ export interface BrowserClientOptions {
   maxRedirects?: number;
   /** Submit forms marked `data-testkit-autosubmit` (the IdP's logout confirmation). Default true. */
   autoSubmitForms?: boolean;
+  /**
+   * Send the headers of a browser navigation (`sec-fetch-dest: document`, `sec-fetch-mode: navigate`,
+   * `sec-fetch-site`, `sec-fetch-user`, `upgrade-insecure-requests`, `accept-language`, `origin` on POST).
+   * Default: true when the user agent starts with `Mozilla/`.
+   */
+  navigationHeaders?: boolean;
+  /**
+   * `fetch` (default): Node's fetch with `redirect: 'manual'`. Note that Node's fetch always sends
+   * `sec-fetch-mode: cors` (it overrides ours) plus `accept-language: *` unless set.
+   * `http`: node:http / node:https, which sends exactly the headers given (use it when header fidelity matters).
+   */
+  transport?: 'fetch' | 'http';
 }
 
 export const CHROME_USER_AGENT =
@@ -379,6 +391,60 @@ export interface RequestOptions {
   body?: string | URLSearchParams;
   /** Follow redirects (default true). */
   follow?: boolean;
+  /**
+   * Origin of the page that caused this navigation (for `sec-fetch-site` / `origin`); null or absent means a
+   * user-typed navigation (`sec-fetch-site: none`).
+   */
+  initiator?: string | null;
+}
+
+type SiteRelation = 'none' | 'same-origin' | 'same-site' | 'cross-site';
+const SITE_RANK: Record<SiteRelation, number> = { none: 0, 'same-origin': 1, 'same-site': 2, 'cross-site': 3 };
+
+function registrable(host: string): string {
+  if (isIp(host) || !host.includes('.')) return host;
+  return host.split('.').slice(-2).join('.');
+}
+
+/** Fetch-metadata site relation of `target` to the `initiator` origin. */
+export function siteRelation(initiator: string | null | undefined, target: URL): SiteRelation {
+  if (!initiator) return 'none';
+  const from = new URL(initiator);
+  if (from.origin === target.origin) return 'same-origin';
+  if (from.protocol === target.protocol && registrable(from.hostname) === registrable(target.hostname)) return 'same-site';
+  return 'cross-site';
+}
+
+async function httpTransport(target: string, method: string, headers: Headers, body: string | undefined): Promise<Response> {
+  const { request: httpRequest } = await import('node:http');
+  const { request: httpsRequest } = await import('node:https');
+  const u = new URL(target);
+  const outgoing: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    outgoing[key] = value;
+  });
+  if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
+  return new Promise<Response>((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      { method, headers: outgoing },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const h = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const status = res.statusCode ?? 0;
+          const nullBody = status === 204 || status === 304 || method === 'HEAD';
+          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: h }));
+        });
+      },
+    );
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
 }
 
 export class BrowserClient {
@@ -388,6 +454,8 @@ export class BrowserClient {
   rewrites: HostRewrite[];
   maxRedirects: number;
   autoSubmitForms: boolean;
+  navigationHeaders: boolean;
+  transport: 'fetch' | 'http';
 
   constructor(options: BrowserClientOptions = {}) {
     this.jar = options.jar ?? new CookieJar();
@@ -396,6 +464,8 @@ export class BrowserClient {
     this.rewrites = [...(options.rewrites ?? [])];
     this.maxRedirects = options.maxRedirects ?? 20;
     this.autoSubmitForms = options.autoSubmitForms ?? true;
+    this.navigationHeaders = options.navigationHeaders ?? this.userAgent.startsWith('Mozilla/');
+    this.transport = options.transport ?? 'fetch';
   }
 
   /** One request, no redirect following. Cookies are read from / stored into the jar using the logical URL. */
@@ -410,9 +480,24 @@ export class BrowserClient {
         break;
       }
     }
+    const method = (init.method ?? 'GET').toUpperCase();
+    const navigation: Record<string, string> = {};
+    if (this.navigationHeaders) {
+      const site = siteRelation(init.initiator, logical);
+      Object.assign(navigation, {
+        'accept-language': 'en-US,en;q=0.9',
+        'upgrade-insecure-requests': '1',
+        'sec-fetch-dest': 'document',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-site': site,
+        'sec-fetch-user': '?1',
+      });
+      if (method === 'POST') navigation.origin = init.initiator ?? 'null';
+    }
     const headers = new Headers({
       'user-agent': this.userAgent,
       accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      ...navigation,
       ...this.extraHeaders,
       ...init.headers,
       ...extra,
@@ -424,7 +509,10 @@ export class BrowserClient {
       body = String(init.body);
       if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
     }
-    const response = await fetch(target, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
+    const response =
+      this.transport === 'http'
+        ? await httpTransport(target, method, headers, body)
+        : await fetch(target, { method, headers, body, redirect: 'manual' });
     this.jar.storeResponse(response, logical);
     return response;
   }
@@ -439,8 +527,18 @@ export class BrowserClient {
     let method = (init.method ?? 'GET').toUpperCase();
     let body = init.body;
     let headers = init.headers;
+    // Fetch metadata: the initiator stays for the whole redirect chain and the relation only gets worse.
+    let initiator = init.initiator ?? null;
+    let worst: SiteRelation = 'none';
     for (let hop = 0; hop <= this.maxRedirects; hop += 1) {
-      const response = await this.fetchOnce(current, { method, body, headers });
+      const relation = siteRelation(initiator, current);
+      if (SITE_RANK[relation] > SITE_RANK[worst]) worst = relation;
+      const response = await this.fetchOnce(current, {
+        method,
+        body,
+        headers: initiator && this.navigationHeaders ? { 'sec-fetch-site': worst, ...headers } : headers,
+        initiator,
+      });
       const location = response.headers.get('location') ?? undefined;
       history.push({ method, url: current.toString(), status: response.status, location });
       if (init.follow !== false && location && response.status >= 300 && response.status < 400) {
@@ -458,6 +556,8 @@ export class BrowserClient {
         const form = parseForms(text).find((f) => 'data-testkit-autosubmit' in f.attributes);
         if (form) {
           const next = formSubmission(form, current);
+          initiator = current.origin;
+          worst = 'none';
           current = next.url;
           method = next.method;
           body = next.body;
@@ -476,8 +576,9 @@ export class BrowserClient {
 
   /** Submits a parsed form from a page at `pageUrl`, overriding/adding `values`, then follows redirects. */
   submit(form: ParsedForm, pageUrl: string | URL, values: Record<string, string> = {}, submitter?: [string, string]): Promise<ClientResponse> {
-    const next = formSubmission(form, new URL(String(pageUrl)), values, submitter);
-    return this.request(next.url, { method: next.method, body: next.body });
+    const page = new URL(String(pageUrl));
+    const next = formSubmission(form, page, values, submitter);
+    return this.request(next.url, { method: next.method, body: next.body, initiator: page.origin });
   }
 }
 
@@ -525,6 +626,9 @@ export interface LoginOptions {
   client?: BrowserClient;
   /** Host rewrites, e.g. `[idp.hostRewrite]` for an issuer of https://localhost. Undefined entries are skipped. */
   rewrites?: Array<HostRewrite | undefined>;
+  /** See BrowserClientOptions. */
+  transport?: 'fetch' | 'http';
+  navigationHeaders?: boolean;
   /** Field names of the IdP login form. Default `username` / `password`. */
   usernameField?: string;
   passwordField?: string;
@@ -569,6 +673,8 @@ export async function loginViaAuthorizationCodeFlow(options: LoginOptions): Prom
       userAgent: options.userAgent,
       extraHeaders: options.extraHeaders,
       rewrites: (options.rewrites ?? []).filter((r): r is HostRewrite => r !== undefined),
+      transport: options.transport,
+      navigationHeaders: options.navigationHeaders,
     });
   if (options.client && options.rewrites) {
     for (const r of options.rewrites) if (r && !client.rewrites.includes(r)) client.rewrites.push(r);
