@@ -34,7 +34,9 @@ import {
   parseForms,
 } from '../testkit/login';
 import {
+  anyValue,
   histogramTotals,
+  keyValues,
   latestCumulative,
   startOtlpReceiver,
   type OtlpReceiver,
@@ -758,6 +760,23 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     receiver.setResponseStatus(null);
     const ok = await fetch(receiver.metricsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(ok.status).toBe(200);
+  });
+
+  it('converts OTLP AnyValues (intValue as string or number, arrays, kvlists, bytes)', () => {
+    expect(
+      keyValues([
+        { key: 's', value: { stringValue: 'x' } },
+        { key: 'i', value: { intValue: '9007199254740' } },
+        { key: 'j', value: { intValue: 7 } },
+        { key: 'd', value: { doubleValue: 0.5 } },
+        { key: 'b', value: { boolValue: false } },
+        { key: 'a', value: { arrayValue: { values: [{ intValue: '1' }, { stringValue: 'two' }] } } },
+        { key: 'kv', value: { kvlistValue: { values: [{ key: 'nested', value: { boolValue: true } }] } } },
+        { key: 'raw', value: { bytesValue: 'AQI=' } },
+        { key: 'empty', value: {} },
+      ]),
+    ).toEqual({ s: 'x', i: 9007199254740, j: 7, d: 0.5, b: false, a: [1, 'two'], kv: { nested: true }, raw: 'AQI=', empty: null });
+    expect(anyValue(undefined)).toBeNull();
   });
 
   it('latestCumulative: newest point per series for cumulative, sum for delta, intValue strings, absent-attribute filter', () => {

@@ -22,6 +22,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Provider as ProviderType } from 'oidc-provider';
 
+import type { HostRewrite } from './login';
+
+export type { HostRewrite };
+
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------------------------------------------
@@ -183,12 +187,6 @@ export interface Idp {
   stop(): Promise<void>;
 }
 
-/** Rewrites requests for `from` (an origin) to `to` (an origin), adding `headers`. */
-export interface HostRewrite {
-  from: string;
-  to: string;
-  headers: Record<string, string>;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Defaults
