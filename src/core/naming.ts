@@ -32,3 +32,16 @@ export function datadogMetricName(metric: MetricName): string {
 export function datadogTag(attribute: AttributeName): string {
   return ATTRIBUTES[attribute].key;
 }
+
+/**
+ * The label the resource attribute `service.name` becomes in Prometheus (the Collector's Prometheus
+ * exporters and Prometheus' OTLP receiver both write it as `job`; `service.instance.id` becomes `instance`).
+ */
+export const PROMETHEUS_SERVICE_LABEL = 'job';
+export const PROMETHEUS_INSTANCE_LABEL = 'instance';
+/** The instrumentation scope name label the Collector's Prometheus exporters add to every series. */
+export const PROMETHEUS_SCOPE_NAME_LABEL = 'otel_scope_name';
+
+/** The Datadog tags the resource attributes `service.name` and `deployment.environment(.name)` become. */
+export const DATADOG_SERVICE_TAG = 'service';
+export const DATADOG_ENV_TAG = 'env';

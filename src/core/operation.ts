@@ -58,7 +58,10 @@ function resolveScope(target: CallTarget, parent: Operation | undefined): Reques
       countInstrumentationError('classify');
     }
   }
-  return { classification, route: engine().routes.accept(target.route) };
+  const scope = { classification, route: engine().routes.accept(target.route) };
+  // Several SDK calls on one request (getAccessToken then touchSession) classify it once.
+  if (target.route === undefined) bindRequestScope(target.request, scope);
+  return scope;
 }
 
 /**
@@ -68,9 +71,9 @@ function resolveScope(target: CallTarget, parent: Operation | undefined): Reques
  */
 export class Operation {
   readonly span: Span;
-  readonly context: Context;
   readonly startedAt: number;
   private ended = false;
+  private spanContext: Context | undefined;
 
   constructor(
     readonly kind: SpanName,
@@ -80,7 +83,15 @@ export class Operation {
   ) {
     this.startedAt = performance.now();
     this.span = getTracer().startSpan(SPANS[kind].name, { kind: SpanKind.INTERNAL }, parentContext);
-    this.context = trace.setSpan(parentContext, this.span).setValue(REQUEST_SCOPE_KEY, scope);
+    this.parentContext = parentContext;
+  }
+
+  private readonly parentContext: Context;
+
+  /** The context with this operation's span and request scope; built on first use. */
+  get context(): Context {
+    this.spanContext ??= trace.setSpan(this.parentContext, this.span).setValue(REQUEST_SCOPE_KEY, this.scope);
+    return this.spanContext;
   }
 
   get classification(): Classification {
@@ -173,7 +184,7 @@ export class Operation {
     if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
 
     const { recorder } = engine();
-    if (spec.counter !== undefined) recorder.add(spec.counter as never, facts);
+    const metricAttributes = spec.counter !== undefined ? recorder.add(spec.counter as never, facts) : undefined;
     switch (this.kind) {
       case 'sessionRead':
         if (result.outcome === 'found' && result.sessionAge !== undefined) recorder.record('sessionAge', facts, result.sessionAge);
@@ -191,10 +202,7 @@ export class Operation {
 
     const span = this.span;
     if (!span.isRecording()) return;
-    for (const name of Object.keys(facts) as (keyof MetricFacts)[]) {
-      const value = facts[name];
-      if (value !== undefined) span.setAttribute(ATTRIBUTES[name].key, value);
-    }
+    span.setAttributes(metricAttributes ?? attributesOfFacts(facts));
     span.setAttribute(ATTRIBUTES.userAgentRule.key, this.scope.classification.rule);
     if (result.sessionAge !== undefined) span.setAttribute(ATTRIBUTES.sessionAge.key, Math.round(result.sessionAge));
     if (result.tokenExpiresIn !== undefined) span.setAttribute(ATTRIBUTES.tokenExpiresIn.key, Math.round(result.tokenExpiresIn));
@@ -216,6 +224,15 @@ export class Operation {
       }
     }
   }
+}
+
+function attributesOfFacts(facts: MetricFacts): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const name of Object.keys(facts) as (keyof MetricFacts)[]) {
+    const value = facts[name];
+    if (value !== undefined) attributes[ATTRIBUTES[name].key] = value;
+  }
+  return attributes;
 }
 
 /** Span and recorder stand-in used when starting an operation itself failed. */
@@ -257,7 +274,8 @@ async function settle<T>(interpret: (value: T, operation: Operation) => Interpre
   }
 }
 
-function settleSync<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): void {
+/** Ends the operation now when the interpretation is synchronous; otherwise returns when it will have. */
+function settleSync<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): Promise<void> | undefined {
   let interpreted: Interpreted;
   try {
     interpreted = interpret(value, operation);
@@ -265,8 +283,9 @@ function settleSync<T>(interpret: (value: T, operation: Operation) => Interprete
     countInstrumentationError('other');
     interpreted = { outcome: 'error' };
   }
-  if (isPromiseLike(interpreted)) void settle(() => interpreted, value, operation);
-  else operation.end(interpreted);
+  if (isPromiseLike(interpreted)) return settle(() => interpreted, value, operation);
+  operation.end(interpreted);
+  return undefined;
 }
 
 /**
@@ -284,22 +303,25 @@ export function observeCall<T>(
   try {
     returned = operation.run(() => call(operation));
   } catch (thrown) {
-    settleSync(interpretation.error, thrown, operation);
+    void settleSync(interpretation.error, thrown, operation);
     throw thrown;
   }
   if (isPromiseLike(returned)) {
     return returned.then(
-      async (value) => {
-        await settle(interpretation.result, value as Awaited<T>, operation);
-        return value;
+      (value) => {
+        const pending = settleSync(interpretation.result, value as Awaited<T>, operation);
+        return pending === undefined ? value : pending.then(() => value);
       },
-      async (thrown: unknown) => {
-        await settle(interpretation.error, thrown, operation);
-        throw thrown;
+      (thrown: unknown) => {
+        const pending = settleSync(interpretation.error, thrown, operation);
+        if (pending === undefined) throw thrown;
+        return pending.then(() => {
+          throw thrown;
+        });
       },
     ) as T;
   }
-  settleSync(interpretation.result, returned as Awaited<T>, operation);
+  void settleSync(interpretation.result, returned as Awaited<T>, operation);
   return returned;
 }
 

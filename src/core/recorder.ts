@@ -17,6 +17,10 @@ type CounterName = { [K in MetricName]: (typeof METRICS)[K]['kind'] extends 'cou
 type HistogramName = Exclude<MetricName, CounterName>;
 
 type CounterCell = { readonly attributes: Attributes; value: number };
+type HistogramCell = { readonly metric: HistogramName; readonly attributes: Attributes; readonly values: number[] };
+
+/** Buffered histogram values per attribute set before they are handed to the SDK in one go. */
+const MAX_BUFFERED_VALUES = 1024;
 
 const COUNTER_NAMES = (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].kind === 'counter') as CounterName[];
 const HISTOGRAM_NAMES = (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].kind === 'histogram') as HistogramName[];
@@ -36,7 +40,7 @@ const SEPARATOR = '\u0001';
  */
 export class Recorder {
   private readonly cells = new Map<CounterName, Map<string, CounterCell>>(COUNTER_NAMES.map((m) => [m, new Map()]));
-  private readonly histogramAttributes = new Map<string, Attributes>();
+  private readonly histogramCells = new Map<string, HistogramCell>();
   private boundProvider: MeterProvider | undefined;
   private histograms: Partial<Record<HistogramName, Histogram>> = {};
   private unbind: (() => void) | undefined;
@@ -71,34 +75,56 @@ export class Recorder {
         const observable = observables.get(name)!;
         for (const cell of cells.values()) result.observe(observable, cell.value, cell.attributes);
       }
+      // The SDK runs observable callbacks before it collects synchronous instruments, so values
+      // handed over here land in this very collection.
+      this.drainHistograms();
     };
     const list = [...observables.values()];
     meter.addBatchObservableCallback(callback, list);
     return () => meter.removeBatchObservableCallback(callback, list);
   }
 
-  add(metric: CounterName, facts: MetricFacts, increment = 1): void {
+  /** Counts, and returns the frozen attribute set it counted under (reusable as span attributes). */
+  add(metric: CounterName, facts: MetricFacts, increment = 1): Attributes {
     this.bind();
     const key = keyOf(metric, facts);
     const cells = this.cells.get(metric)!;
     const cell = cells.get(key);
     if (cell !== undefined) {
       cell.value += increment;
-      return;
+      return cell.attributes;
     }
-    cells.set(key, { attributes: attributesOf(metric, facts), value: increment });
+    const attributes = attributesOf(metric, facts);
+    cells.set(key, { attributes, value: increment });
+    return attributes;
   }
 
+  /**
+   * Buffers the value: the SDK's `Histogram.record` hashes the attribute set on every call, which
+   * is most of the cost of a naive recording. Buffers are drained at collection time (and when full).
+   */
   record(metric: HistogramName, facts: MetricFacts, value: number): void {
     if (!Number.isFinite(value)) return;
     this.bind();
     const key = keyOf(metric, facts);
-    let attributes = this.histogramAttributes.get(key);
-    if (attributes === undefined) {
-      attributes = attributesOf(metric, facts);
-      this.histogramAttributes.set(key, attributes);
+    let cell = this.histogramCells.get(key);
+    if (cell === undefined) {
+      cell = { metric, attributes: attributesOf(metric, facts), values: [] };
+      this.histogramCells.set(key, cell);
     }
-    this.histograms[metric]?.record(value, attributes);
+    cell.values.push(value);
+    if (cell.values.length >= MAX_BUFFERED_VALUES) this.drainCell(cell);
+  }
+
+  private drainHistograms(): void {
+    for (const cell of this.histogramCells.values()) if (cell.values.length > 0) this.drainCell(cell);
+  }
+
+  private drainCell(cell: HistogramCell): void {
+    const histogram = this.histograms[cell.metric];
+    const { values, attributes } = cell;
+    if (histogram !== undefined) for (let i = 0; i < values.length; i++) histogram.record(values[i]!, attributes);
+    values.length = 0;
   }
 
   /** Current pre-aggregated counter value for exact facts; for diagnostics and tests. */

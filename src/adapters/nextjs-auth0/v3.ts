@@ -54,13 +54,17 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
     return { outcome: 'missing' };
   };
 
-  /** The request's session cookie: from the request when the call form has one, else via `next/headers`. */
-  const cookieFor = async (request: unknown, operation: Operation): Promise<string | undefined> => {
-    if (request !== undefined) return readSessionCookie(request as never, cookieName);
-    const appRouter = await appRouterRequest();
-    if (appRouter === undefined) return undefined;
-    operation.classifyLate(appRouter.headers);
-    return sessionCookieSnapshot(appRouter.cookies, cookieName).first;
+  /**
+   * Interprets with the request's session cookie: synchronously from the request when the call
+   * form has one (the hot path), else through `next/headers`.
+   */
+  const withCookie = (request: unknown, operation: Operation, interpret: (cookie: string | undefined) => OperationResult): OperationResult | Promise<OperationResult> => {
+    if (request !== undefined) return interpret(readSessionCookie(request as never, cookieName));
+    return appRouterRequest().then((appRouter) => {
+      if (appRouter === undefined) return interpret(undefined);
+      operation.classifyLate(appRouter.headers);
+      return interpret(sessionCookieSnapshot(appRouter.cookies, cookieName).first);
+    });
   };
 
   const getSession = source.getSession;
@@ -68,7 +72,7 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
     wrapped.getSession = mark(function (this: unknown, ...args: unknown[]) {
       const request = isRequestLike(args[0]) ? args[0] : undefined;
       return observeCall('sessionRead', { sdk: SDK, request }, () => getSession.apply(this, args), {
-        result: async (session: V3Session | null | undefined, operation) => sessionFacts(Boolean(session), await cookieFor(request, operation), session),
+        result: (session: V3Session | null | undefined, operation) => withCookie(request, operation, (cookie) => sessionFacts(Boolean(session), cookie, session)),
         error: (thrown) => ({ outcome: 'error', error: thrown }),
       });
     }, 'getSession');
@@ -136,12 +140,12 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
     wrapped[name] = mark(function (this: unknown, ...args: unknown[]) {
       const request = isRequestLike(args[0]) ? args[0] : undefined;
       return observeCall(kind, { sdk: SDK, request }, () => original.apply(this, args), {
-        result: async (_value: unknown, operation) => {
-          const response = request !== undefined ? args[1] : undefined;
-          const present = (await cookieFor(request, operation)) !== undefined || setsCookie(response, cookieName);
-          if (kind === 'sessionTouch') return { outcome: present ? 'touched' : 'missing' };
-          return { outcome: present ? 'success' : 'missing' };
-        },
+        result: (_value: unknown, operation) =>
+          withCookie(request, operation, (cookie) => {
+            const present = cookie !== undefined || setsCookie(request !== undefined ? args[1] : undefined, cookieName);
+            if (kind === 'sessionTouch') return { outcome: present ? 'touched' : 'missing' };
+            return { outcome: present ? 'success' : 'missing' };
+          }),
         error: (thrown) => ({ outcome: 'error', error: thrown }),
       });
     }, name);
@@ -208,10 +212,10 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
         return function (this: unknown, params: unknown) {
           const wasReached = () => typeof params === 'object' && params !== null && reached.has(params);
           return observeCall('sessionRead', { sdk: SDK }, () => sdkPage.call(this, params), {
-            result: async (_page, operation) => sessionFacts(true, await cookieFor(undefined, operation)),
-            error: async (thrown, operation) => {
-              if (wasReached()) return sessionFacts(true, await cookieFor(undefined, operation));
-              if (isNextControlFlow(thrown)) return sessionFacts(false, await cookieFor(undefined, operation));
+            result: (_page, operation) => withCookie(undefined, operation, (cookie) => sessionFacts(true, cookie)),
+            error: (thrown, operation) => {
+              if (wasReached()) return withCookie(undefined, operation, (cookie) => sessionFacts(true, cookie));
+              if (isNextControlFlow(thrown)) return withCookie(undefined, operation, (cookie) => sessionFacts(false, cookie));
               return { outcome: 'error', error: thrown };
             },
           });
