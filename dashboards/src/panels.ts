@@ -1,0 +1,109 @@
+/**
+ * The panels both dashboards show, by key. The Grafana and Datadog builders each render every key;
+ * the tests check that neither misses one.
+ */
+
+export interface PanelMeta {
+  readonly title: string;
+  readonly description: string;
+}
+
+export interface RowMeta {
+  readonly title: string;
+  readonly panels: readonly PanelKey[];
+}
+
+export const PANELS = {
+  realUserSuccess: {
+    title: 'Real-user refresh success ratio',
+    description:
+      'Share of browser-class refresh-token exchanges that succeeded over the selected time range. ' +
+      'Bots, uptime monitors, prefetches and CLIs are excluded. Compare with the SLO.',
+  },
+  failuresRealVsNoise: {
+    title: 'Failed refreshes: real users vs bots & monitors',
+    description:
+      'Failed refresh-token exchanges over the selected time range, split into real users (browser class) and everything else. ' +
+      'If nearly all failures are on the right, it is noise.',
+  },
+  missingSessionRealShare: {
+    title: 'ERR_MISSING_SESSION from real browsers',
+    description:
+      'Share of ERR_MISSING_SESSION / missing_session token-request errors that came from real browsers. ' +
+      'Close to 0 %: the errors in your logs are monitors, bots and prefetches without a session (seed 000).',
+  },
+  successRatioVsSlo: {
+    title: 'Real-user refresh success ratio vs SLO',
+    description: 'Browser-class refresh success ratio per service; the dashed line is the SLO the burn-rate alert uses.',
+  },
+  realUserFailuresByCode: {
+    title: 'Real-user refresh failures by error code',
+    description:
+      'Browser-class refresh failures per second by OAuth error (invalid_grant: expired, revoked or reused refresh token; ' +
+      'server_error / temporarily_unavailable: the IdP). Auth0 logs them as fertft / ferrt.',
+  },
+  failuresByClass: {
+    title: 'Refresh failures by user-agent class',
+    description:
+      'All refresh failures per second, stacked by who sent the request. Bot and monitor noise is a separate band from browsers.',
+  },
+  refreshLatency: {
+    title: 'Refresh latency p50 / p95 / p99',
+    description: 'Duration of refresh-token exchanges with the IdP.',
+  },
+  unpersisted: {
+    title: 'Unpersisted refreshes',
+    description:
+      'Refreshes whose new tokens were never written to the session cookie, by reason (read_only_context: a Server Component; ' +
+      'cookie_dropped: Set-Cookie lost; token_reused: the old rotated refresh token was used again).',
+  },
+  middlewareRuns: {
+    title: 'Middleware runs by outcome and class',
+    description: 'middleware.ts / proxy.ts runs per second by outcome (pass, redirect, unauthorized, error) and user-agent class.',
+  },
+  missingSessionByClass: {
+    title: 'ERR_MISSING_SESSION / missing_session by class',
+    description:
+      'Token requests that failed because there was no session, by user-agent class: the seed-000 view. Monitors and bots ' +
+      'without a session are harmless; browsers here are logged-out visitors or lost sessions.',
+  },
+  invalidCookies: {
+    title: 'Unreadable session cookies',
+    description:
+      'Session reads where a session cookie was present but could not be read, by reason (expired, malformed, undecryptable) ' +
+      'and class. A jump in undecryptable usually means a rotated secret.',
+  },
+  sessionAge: {
+    title: 'Session age at read (real users)',
+    description: 'How long ago the sessions read by real users were created (login). Heatmap of the session-age histogram.',
+  },
+  tokenTimeToExpiry: {
+    title: 'Access-token time to expiry (real users)',
+    description:
+      'Time left before the access token handed out expires: p5 / p50 / p95. Negative values: expired tokens were handed out.',
+  },
+  perRoute: {
+    title: 'Per route (real users)',
+    description:
+      'Refresh attempts and failures, middleware errors and missing-session errors by http.route, for requests where the app ' +
+      'supplied a route template.',
+  },
+} as const satisfies Record<string, PanelMeta>;
+
+export type PanelKey = keyof typeof PANELS;
+
+export const ROWS: readonly RowMeta[] = [
+  { title: 'Is it real users? Who is affected? Since when?', panels: ['realUserSuccess', 'failuresRealVsNoise', 'missingSessionRealShare'] },
+  {
+    title: 'Token refresh',
+    panels: ['successRatioVsSlo', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],
+  },
+  {
+    title: 'Middleware and sessions',
+    panels: ['middlewareRuns', 'missingSessionByClass', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry'],
+  },
+  { title: 'Routes', panels: ['perRoute'] },
+];
+
+export const DASHBOARD_TITLE = 'Next.js auth: real users vs noise';
+export const DASHBOARD_UID = 'nextjs-auth-otel-overview';
