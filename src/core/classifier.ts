@@ -15,9 +15,12 @@
  *                  and Ruby's Net::HTTP sends `Ruby`, both CLIs, not unknown.
  *   4. monitor   — user UA rules (`custom:ua:<index>`), then the built-in signatures.
  *   5. cli       — command-line clients and HTTP libraries (before `isbot`, which flags them too).
- *   6. bot       — `isbot` (skipped for a UA made only of well-known browser tokens, see
- *                  `PLAIN_BROWSER_USER_AGENT`; a test keeps that shortcut in line with `isbot`).
+ *   6. bot       — `isbot`.
  *   7. browser   — `default`.
+ *
+ * Fast path for steps 4–7: a UA made only of well-known browser tokens (`PLAIN_BROWSER_USER_AGENT`)
+ * can only hold a signature inside its platform comment, so only that is searched, and `isbot` is
+ * skipped. A test checks that this gives the same answers as the plain rules.
  *
  * The user agent is cut to 512 characters before any matching, so a 100 KB header costs the same
  * as a 512-byte one. Results are shared frozen objects: the cached path allocates nothing.
@@ -249,24 +252,31 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
     young.set(ua, value);
   }
 
-  function bySignature(ua: string): Classification | undefined {
+  function byCustomSignature(ua: string): Classification | undefined {
     for (let i = 0; i < customUserAgents.length; i++) {
       const rule = customUserAgents[i]!;
       if (rule.pattern.test(ua)) return rule.result;
     }
-    return find(MONITOR_TABLE, ua) ?? find(CLI_TABLE, ua);
+    return undefined;
   }
 
   /** Steps 3–7: a function of the (truncated) user agent only. */
   function compute(ua: string): Classification {
     const trimmed = ua.trim();
     if (trimmed === '' || trimmed === '-') return EMPTY_UA;
-    if (trimmed.length < MIN_USER_AGENT_LENGTH) return bySignature(trimmed) ?? SHORT_UA;
-    const bySig = bySignature(trimmed);
-    if (bySig !== undefined) return bySig;
-    // Fast path: a UA made only of well-known browser tokens is one isbot would pass anyway.
-    if (PLAIN_BROWSER_USER_AGENT.test(trimmed)) return BROWSER;
-    return isbot(trimmed) ? BOT : BROWSER;
+    const custom = byCustomSignature(trimmed);
+    if (custom !== undefined) return custom;
+    if (trimmed.length < MIN_USER_AGENT_LENGTH) {
+      return find(MONITOR_TABLE, trimmed) ?? find(CLI_TABLE, trimmed) ?? SHORT_UA;
+    }
+    // Fast path: outside its platform comment a plain browser UA is browser vocabulary only, so
+    // the signatures can only match inside the comment, and isbot would pass it.
+    const plain = PLAIN_BROWSER_USER_AGENT.exec(trimmed);
+    if (plain !== null) {
+      const comment = plain[1]!;
+      return find(MONITOR_TABLE, comment) ?? find(CLI_TABLE, comment) ?? BROWSER;
+    }
+    return find(MONITOR_TABLE, trimmed) ?? find(CLI_TABLE, trimmed) ?? (isbot(trimmed) ? BOT : BROWSER);
   }
 
   function fromUserAgent(raw: string): Classification {
