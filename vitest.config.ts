@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests start real servers (IdP, OTLP receiver, Next apps) on loopback ports.
     fileParallelism: false,
+    globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default'],
   },
 });

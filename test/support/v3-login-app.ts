@@ -1,0 +1,90 @@
+/**
+ * A minimal nextjs-auth0 v3 app for integration tests: the SDK's own `handleAuth()` (App Router
+ * form) behind a Node HTTP server, so sessions come from a real authorization-code flow against
+ * the loopback IdP. Test-only routes under `/__test` hand sessions and revocations to test workers,
+ * which may run in the Edge runtime and cannot start servers themselves.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NextRequest } from 'next/server';
+import { initAuth0 } from '@auth0/nextjs-auth0';
+import { startIdp, loginViaAuthorizationCodeFlow, type Idp } from '../../testkit/index.js';
+
+export const V3_SECRET = 'integration-secret-of-at-least-thirty-two-characters';
+export const SCOPE = 'openid profile email offline_access';
+
+export type V3TestEnvironment = { appUrl: string; issuer: string; clientId: string; clientSecret: string; secret: string };
+
+async function toNextRequest(req: IncomingMessage, base: string): Promise<NextRequest> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
+  return new NextRequest(new URL(req.url ?? '/', base), { method: req.method, headers, body });
+}
+
+export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: Idp; stop: () => Promise<void> }> {
+  const idp = await startIdp({ accessTokenTtl: 3600 });
+  let appUrl = '';
+  let auth0: ReturnType<typeof initAuth0> | undefined;
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', appUrl);
+      if (url.pathname === '/__test/login') {
+        // A fresh login for one user, with a chosen access-token lifetime.
+        idp.setAccessTokenTtl(Number(url.searchParams.get('ttl') ?? 3600));
+        await idp.endSessions();
+        const user = url.searchParams.get('user') ?? 'alice';
+        const login = await loginViaAuthorizationCodeFlow({ appUrl, username: user, password: `${user}-password` });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ cookie: login.jar.cookieHeader(appUrl) }));
+        return;
+      }
+      if (url.pathname === '/__test/revoke') {
+        const revoked = await idp.revokeRefreshTokens(url.searchParams.get('user') ?? undefined);
+        res.end(JSON.stringify({ revoked }));
+        return;
+      }
+      const match = /^\/api\/auth\/([^/]+)$/.exec(url.pathname);
+      if (!match) {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>home</body></html>');
+        return;
+      }
+      const response = await auth0!.handleAuth()(await toNextRequest(req, appUrl), { params: { auth0: match[1] } } as never);
+      const headers: Record<string, string | string[]> = {};
+      response.headers.forEach((value, name) => {
+        if (name !== 'set-cookie') headers[name] = value;
+      });
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length) headers['set-cookie'] = cookies;
+      res.writeHead(response.status, headers);
+      res.end(Buffer.from(await response.arrayBuffer()));
+    } catch (error) {
+      res.writeHead(500).end(String((error as Error)?.stack ?? error));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await idp.registerRedirectUris(appUrl);
+  const env: V3TestEnvironment = { appUrl, issuer: idp.url, clientId: idp.clientId, clientSecret: idp.clientSecret, secret: V3_SECRET };
+  auth0 = initAuth0({
+    secret: V3_SECRET,
+    baseURL: appUrl,
+    issuerBaseURL: idp.url,
+    clientID: idp.clientId,
+    clientSecret: idp.clientSecret,
+    authorizationParams: { scope: SCOPE },
+  });
+  return {
+    env,
+    idp,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await idp.stop();
+    },
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The nextjs-auth0 v3 scenarios, run once against the Node module and once against the `/edge`
+ * module inside the Edge runtime. Real SDK, real IdP, real encrypted cookies; exact spans and
+ * metric points from real SDK pipelines with in-memory exporters.
+ */
+import { SpanStatusCode } from '@opentelemetry/api';
+import { NextRequest, NextResponse } from 'next/server';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { instrumentAuth0 } from '../../src/auth0.js';
+import { METRICS, SPANS } from '../../src/core/catalog.js';
+import { withAuthTelemetry } from '../../src/core/middleware.js';
+import { TestTelemetry, spanText } from './telemetry.js';
+
+export const CHROME_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+export const DATADOG_UA = 'Datadog/Synthetics';
+
+type V3 = Record<string, any>;
+
+export function defineV3Suite(runtime: 'nodejs' | 'edge', load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error } }>): void {
+  const env = inject('v3');
+  const telemetry = new TestTelemetry();
+  let auth0: V3;
+  let AccessTokenError: new (...a: any[]) => Error;
+
+  const login = async (user: string, ttl: number): Promise<string> => {
+    const response = await fetch(`${env.appUrl}/__test/login?user=${user}&ttl=${ttl}`);
+    const { cookie } = (await response.json()) as { cookie: string };
+    expect(cookie).toMatch(/appSession=/);
+    return cookie;
+  };
+  const request = (cookie: string | undefined, userAgent = CHROME_UA, extra: Record<string, string> = {}) =>
+    new NextRequest(`${env.appUrl}/dashboard`, { headers: { 'user-agent': userAgent, ...(cookie ? { cookie } : {}), ...extra } });
+  const count = (metric: string, filter: Record<string, unknown>) => telemetry.count(metric, { 'auth.runtime': runtime, ...filter });
+
+  beforeAll(async () => {
+    telemetry.install();
+    const loaded = await load();
+    auth0 = instrumentAuth0(loaded.bare);
+    AccessTokenError = loaded.errors.AccessTokenError;
+  });
+
+  describe(`nextjs-auth0 v3 (${runtime})`, () => {
+    it('a valid session: session read found with its age, token served from the session without a refresh', async () => {
+      const cookie = await login('alice', 3600);
+      telemetry.reset();
+      const before = await count(METRICS.sessionReads.name, { 'auth.outcome': 'found', 'auth.user_agent.class': 'browser' });
+      const session = await auth0.getSession(request(cookie), NextResponse.next());
+      expect(session.user.sub).toBeTypeOf('string');
+      const token = await auth0.getAccessToken(request(cookie), NextResponse.next());
+      expect(token.accessToken).toBeTypeOf('string');
+
+      const [read] = telemetry.finishedSpans(SPANS.sessionRead.name);
+      expect(read!.attributes).toMatchObject({ 'auth.sdk': 'nextjs-auth0-v3', 'auth.outcome': 'found', 'auth.runtime': runtime, 'auth.user_agent.class': 'browser' });
+      expect(read!.attributes['auth.session.age']).toBeGreaterThanOrEqual(0);
+      expect(read!.attributes['auth.session.age']).toBeLessThan(120);
+      const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
+      expect(get!.attributes['auth.outcome']).toBe('cached');
+      expect(telemetry.finishedSpans(SPANS.tokenRefresh.name)).toHaveLength(0);
+      expect(await count(METRICS.sessionReads.name, { 'auth.outcome': 'found', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+      const ages = await telemetry.points(METRICS.sessionAge.name, { 'auth.runtime': runtime });
+      expect(ages.length).toBeGreaterThan(0);
+      // Nothing secret leaves: no token, no cookie, no user id.
+      const text = spanText(telemetry.finishedSpans());
+      expect(text).not.toContain(token.accessToken);
+      expect(text).not.toContain(session.user.sub);
+      expect(text).not.toContain(cookie.slice(12, 60));
+    });
+
+    it('an expiring access token is refreshed: auth.token.refresh is a child of auth.token.get, and the new cookie is written', async () => {
+      const cookie = await login('bob', 30); // inside the SDK's 60 s leeway: the next call refreshes
+      telemetry.reset();
+      const before = await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' });
+      const response = NextResponse.next();
+      const token = await auth0.getAccessToken(request(cookie), response);
+      expect(token.accessToken).toBeTypeOf('string');
+      expect(response.headers.getSetCookie().some((c) => c.startsWith('appSession'))).toBe(true);
+
+      const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
+      const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+      expect(get!.attributes['auth.outcome']).toBe('refreshed');
+      expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'success', 'auth.user_agent.class': 'browser', 'auth.runtime': runtime });
+      expect(refresh!.parentSpanContext?.spanId).toBe(get!.spanContext().spanId);
+      expect(refresh!.attributes['auth.token.expires_in']).toBeGreaterThan(0);
+      expect(await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+      const durations = await telemetry.points(METRICS.tokenRefreshDuration.name, { 'auth.outcome': 'success', 'auth.runtime': runtime });
+      expect(durations.reduce((n, p) => n + (typeof p.value === 'number' ? 0 : p.value.count), 0)).toBeGreaterThanOrEqual(1);
+    });
+
+    it('a refresh token revoked at the IdP: ERR_FAILED_REFRESH_GRANT from the SDK, invalid_grant on the refresh', async () => {
+      const cookie = await login('bob', 30);
+      await fetch(`${env.appUrl}/__test/revoke?user=bob`);
+      telemetry.reset();
+      const before = await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' });
+      const thrown = await auth0.getAccessToken(request(cookie), NextResponse.next()).catch((e: unknown) => e);
+      expect(thrown).toBeInstanceOf(AccessTokenError);
+      expect((thrown as { code: string }).code).toBe('ERR_FAILED_REFRESH_GRANT');
+      expect((thrown as { cause: { error: string } }).cause.error).toBe('invalid_grant');
+
+      const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+      expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'error.type': 'AccessTokenError', 'auth.error.cause': 'IdentityProviderError' });
+      expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
+      const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
+      expect(get!.attributes).toMatchObject({ 'auth.outcome': 'error', 'auth.error.code': 'ERR_FAILED_REFRESH_GRANT' });
+      expect(await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+    });
+
+    it('no cookie: ERR_MISSING_SESSION, the session read is missing', async () => {
+      telemetry.reset();
+      const thrown = await auth0.getAccessToken(request(undefined), NextResponse.next()).catch((e: unknown) => e);
+      expect((thrown as { code: string }).code).toBe('ERR_MISSING_SESSION');
+      expect(await auth0.getSession(request(undefined), NextResponse.next())).toBeFalsy();
+      expect(telemetry.finishedSpans(SPANS.tokenGet.name)[0]!.attributes['auth.error.code']).toBe('ERR_MISSING_SESSION');
+      expect(telemetry.finishedSpans(SPANS.sessionRead.name)[0]!.attributes['auth.outcome']).toBe('missing');
+    });
+
+    it('a tampered cookie is an invalid read (undecryptable), not a missing one', async () => {
+      const cookie = await login('alice', 3600);
+      const tampered = cookie.replace(/(appSession=[^.]*\.[^.]*\.[^.]*\.)(.)/, (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'));
+      expect(tampered).not.toBe(cookie);
+      telemetry.reset();
+      const session = await auth0.getSession(request(tampered), NextResponse.next()).catch(() => null);
+      expect(session).toBeFalsy();
+      const [read] = telemetry.finishedSpans(SPANS.sessionRead.name);
+      expect(read!.attributes['auth.outcome']).toBe('invalid');
+      expect(read!.attributes['auth.session.invalid_reason']).toBe('undecryptable');
+      expect(await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.session.invalid_reason': 'undecryptable' })).toBeGreaterThanOrEqual(1);
+    });
+
+    it('the seed-000 middleware: the same request from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
+      // The two changed lines of the seed's middleware.ts: the import and the export.
+      const middleware = withAuthTelemetry(async (req: NextRequest) => {
+        const res = NextResponse.next();
+        try {
+          await auth0.getAccessToken(req, res);
+          await auth0.touchSession(req, res);
+        } catch {
+          // The seed logs and continues.
+        }
+        return res;
+      });
+      const cookie = await login('alice', 3600);
+      telemetry.reset();
+      const monitorBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' });
+      const browserBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });
+      const probe = await middleware(request(undefined, DATADOG_UA, { 'x-datadog-origin': 'synthetics' }));
+      const user = await middleware(request(cookie, CHROME_UA));
+      expect(probe.headers.get('x-middleware-next')).toBe('1');
+      expect(user.headers.get('x-middleware-next')).toBe('1');
+      expect(await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' })).toBe(monitorBefore + 1);
+      expect(await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' })).toBe(browserBefore + 1);
+      const runs = telemetry.finishedSpans(SPANS.middleware.name);
+      expect(runs.map((s) => s.attributes['auth.user_agent.class'])).toEqual(['monitor', 'browser']);
+      expect(runs.every((s) => s.attributes['auth.outcome'] === 'pass')).toBe(true);
+      const touches = telemetry.finishedSpans(SPANS.sessionTouch.name);
+      // The probe's getAccessToken threw, so the seed's touchSession never ran for it.
+      expect(touches.map((s) => [s.attributes['auth.user_agent.class'], s.attributes['auth.outcome']])).toEqual([['browser', 'touched']]);
+      const [probeToken] = telemetry.finishedSpans(SPANS.tokenGet.name);
+      expect(probeToken!.attributes).toMatchObject({ 'auth.user_agent.class': 'monitor', 'user_agent.synthetic.type': 'test' });
+      if (runtime === 'nodejs') expect(probeToken!.parentSpanContext?.spanId).toBe(runs[0]!.spanContext().spanId);
+    });
+
+    it('wrapped functions return and throw exactly what the SDK does', async () => {
+      const cookie = await login('alice', 3600);
+      const bare = (await load()).bare;
+      const [bareSession, wrappedSession] = [await bare.getSession(request(cookie), NextResponse.next()), await auth0.getSession(request(cookie), NextResponse.next())];
+      expect(wrappedSession).toEqual(bareSession);
+      const bareError = await bare.getAccessToken(request(undefined), NextResponse.next()).catch((e: unknown) => e);
+      const wrappedError = await auth0.getAccessToken(request(undefined), NextResponse.next()).catch((e: unknown) => e);
+      expect(Object.getPrototypeOf(wrappedError)).toBe(Object.getPrototypeOf(bareError));
+      expect(wrappedError).toMatchObject({ code: (bareError as { code: string }).code, message: (bareError as Error).message });
+      // The rolling cookie the SDK writes survives wrapping.
+      const response = NextResponse.next();
+      await auth0.touchSession(request(cookie), response);
+      expect(response.headers.getSetCookie().filter((c) => c.startsWith('appSession')).length).toBeGreaterThan(0);
+    });
+
+    it('handleAuth: login redirects, a callback without state fails with its handler code and cause', async () => {
+      telemetry.reset();
+      const handler = auth0.handleAuth();
+      const login = await handler(new NextRequest(`${env.appUrl}/api/auth/login`, { headers: { 'user-agent': CHROME_UA } }), { params: { auth0: 'login' } });
+      expect(login.status).toBeGreaterThanOrEqual(300);
+      const callback = await handler(new NextRequest(`${env.appUrl}/api/auth/callback?code=x&state=y`, { headers: { 'user-agent': CHROME_UA } }), { params: { auth0: 'callback' } });
+      expect(callback.status).toBeGreaterThanOrEqual(400);
+      const handlers = telemetry.finishedSpans(SPANS.handler.name);
+      expect(handlers.map((s) => [s.attributes['auth.handler.kind'], s.attributes['auth.outcome']])).toEqual([['login', 'redirect'], ['callback', 'error']]);
+      expect(handlers[1]!.attributes).toMatchObject({ 'auth.error.code': 'ERR_CALLBACK_HANDLER_FAILURE', 'auth.error.cause': 'MissingStateCookieError' });
+    });
+
+    if (runtime === 'edge') {
+      it('withMiddlewareAuthRequired: a missing session redirects and is recorded as such; a session passes', async () => {
+        const cookie = await login('alice', 3600);
+        telemetry.reset();
+        const guarded = auth0.withMiddlewareAuthRequired(async () => NextResponse.next());
+        const anonymous = await guarded(request(undefined), {});
+        expect(anonymous.status).toBeGreaterThanOrEqual(300);
+        const user = await guarded(request(cookie), {});
+        expect(user.headers.get('x-middleware-next')).toBe('1');
+        const reads = telemetry.finishedSpans(SPANS.sessionRead.name).map((s) => s.attributes['auth.outcome']);
+        const runs = telemetry.finishedSpans(SPANS.middleware.name).map((s) => s.attributes['auth.outcome']);
+        expect(reads).toEqual(['missing', 'found']);
+        expect(runs).toEqual(['redirect', 'pass']);
+      });
+    }
+  });
+}
