@@ -152,7 +152,8 @@ export const MONITOR_USER_AGENTS: readonly UserAgentSignature[] = [
 /**
  * Command-line clients and HTTP libraries sending their default user agent. Anchored at the start
  * (where these libraries put their token) so a crawler that merely mentions its HTTP library
- * ("MyCrawler/1.0 libwww-perl/6.0") is left to `isbot`.
+ * ("MyCrawler/1.0 libwww-perl/6.0") is left to `isbot`; PowerShell is the exception, its token
+ * follows a `Mozilla/5.0 (…)` prefix.
  */
 export const CLI_USER_AGENTS: readonly UserAgentSignature[] = [
   // Command-line tools
@@ -219,9 +220,10 @@ const BROWSER_TOKENS = String.raw`(?: (?:(?:Version|Chrome|CriOS|FxiOS|EdgiOS|Ed
  * `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36`.
  * A fast path, not a rule. Outside its platform comment (group 1, with the parentheses) such a UA
  * holds only browser vocabulary, so the classifier searches just that comment for monitor and CLI
- * signatures and answers `browser` without running `isbot` (~3 µs per browser UA). It must never
- * match a user agent `isbot` flags; `test/classifier.test.ts` checks that, and that the shortcut
- * gives the same answer as the full rules, on every labelled user agent. Anything unusual (an app
+ * signatures and answers `browser` without running `isbot` (~3 µs per browser UA). So it must
+ * never match a user agent `isbot` flags (unless a signature in the comment makes it a monitor
+ * first); `test/classifier.test.ts` checks that, and that the shortcut gives the same answer as
+ * the rules evaluated one by one, on every labelled user agent. Anything unusual (an app
  * token, a trailing comment, an unknown browser) simply takes the full path.
  */
 export const PLAIN_BROWSER_USER_AGENT = new RegExp(
