@@ -1,0 +1,190 @@
+/**
+ * Alert rules under promtool: `promtool check rules` and the scenario tests in
+ * dashboards/prometheus/tests/, plus negative controls showing the scenarios catch a rule that
+ * loses its user-agent class filter or its traffic guard.
+ *
+ * promtool comes from Debian's `prometheus` package (2.42). Without it the suite fails in CI and is
+ * skipped, with the reason printed, elsewhere.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ALERT_NAMES, allAlerts } from '../dashboards/src/alerts.js';
+import { PATHS, buildAll, resolveOptions, type BuildOptions } from '../dashboards/src/index.js';
+import { scenarioFiles, scenarios } from '../dashboards/src/promtool/scenarios.js';
+
+const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
+
+function promtoolVersion(): string | undefined {
+  const r = spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout || r.stderr).split('\n')[0] : undefined;
+}
+
+const version = promtoolVersion();
+if (version === undefined) {
+  const reason = `promtool not found (${PROMTOOL}); install Debian's "prometheus" package or set PROMTOOL`;
+  if (process.env.CI) throw new Error(`${reason}. It is required in CI.`);
+  console.warn(`test/alerts.test.ts skipped: ${reason}`);
+}
+const describeWithPromtool = version === undefined ? describe.skip : describe;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/**
+ * Writes a generated set to a temporary directory. Scenario files include the Grafana equivalence
+ * checks: each Grafana rule's inline expression must return what the recorded Prometheus rule returns.
+ */
+function generate(overrides: Partial<BuildOptions> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nextjs-auth-otel-alerts-'));
+  dirs.push(dir);
+  const files = buildAll(overrides);
+  for (const [file, content] of Object.entries(scenarioFiles(resolveOptions(overrides), { grafanaEquivalence: true }))) {
+    files[`${PATHS.promtoolTests}/${file}`] = content;
+  }
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+function promtool(cwd: string, ...args: string[]) {
+  const r = spawnSync(PROMTOOL, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
+}
+
+const rulesDir = (root: string) => join(root, dirname(PATHS.prometheusRules));
+const testFile = (file: string) => `tests/${file}`;
+
+/** A scenario's expectations, read back from the generated promtool file. */
+function expectations(root: string, file: string) {
+  const doc = parse(readFileSync(join(rulesDir(root), testFile(file)), 'utf8')) as {
+    tests: { alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] }[];
+  };
+  return doc.tests.flatMap((t) => t.alert_rule_test);
+}
+
+describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
+  const root = generate();
+
+  it('promtool check rules accepts prometheus-rules.yaml', () => {
+    const r = promtool(rulesDir(root), 'check', 'rules', 'prometheus-rules.yaml');
+    expect(r.output).toContain('SUCCESS');
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('every alert carries severity, summary, description and runbook_url, and each recording rule precedes its alerts', () => {
+    const doc = parse(readFileSync(join(root, PATHS.prometheusRules), 'utf8')) as {
+      groups: { name: string; rules: Record<string, unknown>[] }[];
+    };
+    const alerts = doc.groups.flatMap((g) => g.rules.filter((r) => 'alert' in r));
+    expect(alerts.map((a) => a.alert).sort()).toEqual(Object.values(ALERT_NAMES).sort());
+    for (const a of alerts) {
+      expect(Object.keys(a.labels as object)).toContain('severity');
+      expect(Object.keys(a.annotations as object).sort()).toEqual(['description', 'runbook_url', 'summary']);
+    }
+    for (const g of doc.groups) {
+      const firstAlert = g.rules.findIndex((r) => 'alert' in r);
+      const records = g.rules.filter((r) => 'record' in r).map((r) => r.record as string);
+      if (firstAlert >= 0) expect(g.rules.slice(firstAlert).some((r) => 'record' in r), g.name).toBe(false);
+      // Alerts read only recording rules of their own group (same evaluation, no lag).
+      for (const a of g.rules.filter((r) => 'alert' in r)) {
+        for (const used of String(a.expr).match(/\b\w+:\w+:\w+\b|\b\w+:\w+\b/g) ?? []) {
+          if (used.includes(':')) expect(records, `${a.alert} uses ${used}`).toContain(used);
+        }
+      }
+    }
+  });
+
+  it('AuthRealUserRefreshFailureBurn is the 1h/5m x14.4 and 6h/30m x6 burn rate on the browser class with a traffic guard', () => {
+    const rules = readFileSync(join(root, PATHS.prometheusRules), 'utf8');
+    for (const w of ['5m', '30m', '1h', '6h']) {
+      expect(rules).toContain(`rate(auth_token_refreshes_total{auth_user_agent_class="browser", auth_outcome="failure"}[${w}])`);
+    }
+    expect(rules).toMatch(/rate1h > on\(\) group_left\(\) \(14\.4 \*/);
+    expect(rules).toMatch(/rate6h > on\(\) group_left\(\) \(6 \*/);
+    expect(rules).toContain('expr: vector(0.99)');
+    expect(rules).toContain('browser_increase1h >= 100)');
+  });
+
+  for (const sc of scenarios(resolveOptions())) {
+    it(`scenario ${sc.file}: ${sc.title}`, () => {
+      const r = promtool(rulesDir(root), 'test', 'rules', testFile(sc.file));
+      expect(r.status, r.output).toBe(0);
+      expect(r.output).toContain('SUCCESS');
+    });
+  }
+
+  it('the scenarios assert what the issue asks: storm pages nobody, 10 % for 20 min pages, low traffic is silent', () => {
+    const critical = Object.values(ALERT_NAMES).filter((n) => allAlerts(resolveOptions()).find((a) => a.alert === n)?.severity === 'critical');
+    const storm = expectations(root, 'bot-storm.yaml');
+    for (const name of critical) {
+      const checks = storm.filter((t) => t.alertname === name);
+      expect(checks.length).toBeGreaterThanOrEqual(4);
+      expect(checks.every((t) => t.exp_alerts.length === 0)).toBe(true);
+    }
+    expect(storm.some((t) => t.alertname === ALERT_NAMES.noise && t.exp_alerts[0]?.exp_labels.severity === 'info')).toBe(true);
+
+    const burn = expectations(root, 'real-user-burn.yaml');
+    expect(burn).toContainEqual(
+      expect.objectContaining({
+        eval_time: '20m',
+        alertname: ALERT_NAMES.burn,
+        exp_alerts: [expect.objectContaining({ exp_labels: { job: 'shop', severity: 'critical' } })],
+      }),
+    );
+
+    const low = expectations(root, 'low-traffic.yaml');
+    expect(low.length).toBeGreaterThan(0);
+    expect(low.every((t) => t.exp_alerts.length === 0)).toBe(true);
+  });
+
+  describe('negative controls: the scenarios fail when a safeguard is removed', () => {
+    it('without the browser-class filter the bot/monitor storm pages (bot-storm.yaml goes red)', () => {
+      const variant = generate({ dropClassFilter: true });
+      const rules = readFileSync(join(variant, PATHS.prometheusRules), 'utf8');
+      expect(rules).not.toMatch(/auth_token_refreshes_total\{auth_user_agent_class="browser"/);
+      expect(promtool(rulesDir(variant), 'check', 'rules', 'prometheus-rules.yaml').status).toBe(0);
+
+      const storm = promtool(rulesDir(variant), 'test', 'rules', testFile('bot-storm.yaml'));
+      expect(storm.status).not.toBe(0);
+      expect(storm.output).toContain(`alertname: ${ALERT_NAMES.burn}`);
+      expect(storm.output).toMatch(/got:\[\s*0:\s*Labels:\{alertname="AuthRealUserRefreshFailureBurn", job="shop", severity="critical"\}/);
+      // Only the storm goes red: the rules still page on real-user failures.
+      expect(promtool(rulesDir(variant), 'test', 'rules', testFile('real-user-burn.yaml')).status).toBe(0);
+      expect(promtool(rulesDir(variant), 'test', 'rules', testFile('low-traffic.yaml')).status).toBe(0);
+    });
+
+    it('without the traffic guard a trickle of failures pages (low-traffic.yaml goes red)', () => {
+      const variant = generate({ dropTrafficGuard: true });
+      const rules = readFileSync(join(variant, PATHS.prometheusRules), 'utf8');
+      expect(rules).not.toContain('browser_increase1h >=');
+      expect(promtool(rulesDir(variant), 'check', 'rules', 'prometheus-rules.yaml').status).toBe(0);
+
+      const low = promtool(rulesDir(variant), 'test', 'rules', testFile('low-traffic.yaml'));
+      expect(low.status).not.toBe(0);
+      expect(low.output).toContain(`alertname: ${ALERT_NAMES.burn}`);
+      expect(low.output).toContain('fail at 100% (long window)');
+      expect(promtool(rulesDir(variant), 'test', 'rules', testFile('bot-storm.yaml')).status).toBe(0);
+    });
+  });
+
+  it('the SLO is configurable: --slo=0.995 regenerates every rule and the scenarios still hold', () => {
+    const variant = generate({ slo: 0.995 });
+    const rules = readFileSync(join(variant, PATHS.prometheusRules), 'utf8');
+    expect(rules).toContain('expr: vector(0.995)');
+    expect(readFileSync(join(variant, PATHS.grafanaAlerts), 'utf8')).toContain('> 0.072)');
+    expect(readFileSync(join(variant, PATHS.datadogMonitors), 'utf8')).toContain('> 0.072"');
+    expect(promtool(rulesDir(variant), 'check', 'rules', 'prometheus-rules.yaml').status).toBe(0);
+    for (const sc of scenarios(resolveOptions({ slo: 0.995 }))) {
+      const r = promtool(rulesDir(variant), 'test', 'rules', testFile(sc.file));
+      expect(r.status, `${sc.file}\n${r.output}`).toBe(0);
+    }
+  });
+});
