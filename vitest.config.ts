@@ -1,6 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+import { fileURLToPath } from 'node:url';
+
+const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // README snippets import the package by name; tests run them against the sources.
+    alias: [
+      { find: /^nextjs-auth-otel\/auth0$/, replacement: src('auth0.ts') },
+      { find: /^nextjs-auth-otel\/register$/, replacement: src('register.ts') },
+      { find: /^nextjs-auth-otel$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -11,9 +11,9 @@ import { Bench } from 'tinybench';
 import { initAuth0 } from '@auth0/nextjs-auth0/edge';
 import { generateSessionCookie } from '@auth0/nextjs-auth0/testing';
 import { NextRequest, NextResponse } from 'next/server';
-import { instrumentAuth0 } from '../src/auth0.js';
-import { createClassifier } from '../src/core/classifier.js';
-import { withAuthTelemetry } from '../src/core/middleware.js';
+// The built package, as users run it.
+import { instrumentAuth0 } from '../dist/auth0.js';
+import { createClassifier, withAuthTelemetry } from '../dist/index.js';
 
 const spans = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100_000, scheduledDelayMillis: 200 })] });
@@ -55,8 +55,9 @@ const wrappedMiddleware = withAuthTelemetry(trivialMiddleware);
 
 const classifier = createClassifier();
 const uncachedClassifier = createClassifier({ cacheSize: 0 });
-const ua512 = CHROME + ' '.repeat(512 - CHROME.length);
-const ua100k = CHROME + ' x'.repeat(50_000);
+// The same UA twice: once cut at 512 bytes, once 100 KB long. Truncation must make them cost the same.
+const ua100k = (CHROME + ' Extension/').padEnd(100_000, 'abcdefghij0123456789');
+const ua512 = ua100k.slice(0, 512);
 let counter = 0;
 
 const pairs: [string, () => unknown, () => unknown][] = [
@@ -71,7 +72,7 @@ for (const [name, bareFn, wrappedFn] of pairs) {
   bench.add(`${name} | wrapped`, wrappedFn);
 }
 bench.add('classifier | cached', () => classifier({ headers: { 'user-agent': CHROME } }));
-bench.add('classifier | uncached', () => uncachedClassifier({ headers: { 'user-agent': `${CHROME} v${counter++}` } }));
+bench.add('classifier | uncached', () => uncachedClassifier({ headers: { 'user-agent': CHROME.replace('126.0.0.0', `126.0.${counter++ % 10_000}.0`) } }));
 bench.add('classifier | 512 B UA, uncached', () => uncachedClassifier.userAgent(ua512));
 bench.add('classifier | 100 KB UA, uncached', () => uncachedClassifier.userAgent(ua100k));
 

@@ -22,3 +22,6 @@ function describe(value: unknown): string {
   const keys = Object.keys(value).slice(0, 6);
   return keys.length ? `an object with ${keys.join(', ')}` : 'an empty object';
 }
+
+export { withAuthTelemetry } from './core/middleware.js';
+export type { MiddlewareTelemetryOptions } from './core/middleware.js';

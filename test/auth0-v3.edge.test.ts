@@ -15,5 +15,9 @@ defineV3Suite('edge', async () => {
     AUTH0_SCOPE: SCOPE,
   });
   const sdk = await import('@auth0/nextjs-auth0/edge');
-  return { bare: sdk, errors: { AccessTokenError: sdk.AccessTokenError } };
+  return {
+    bare: sdk,
+    errors: { AccessTokenError: sdk.AccessTokenError },
+    seedMiddleware: async () => (await import('../docs/snippets/middleware.js')).middleware,
+  };
 });

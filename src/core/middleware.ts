@@ -27,7 +27,7 @@ export function middlewareResult(response: unknown): OperationResult {
  * Wraps `middleware.ts` / `proxy.ts`: one `auth.middleware` span and the middleware metrics per
  * run. The response is returned untouched, so every `Set-Cookie` the SDK wrote is kept.
  */
-export function withAuthTelemetry<M extends Middleware>(middleware: M, options: MiddlewareTelemetryOptions = {}): M {
+export function withAuthTelemetry<M extends Middleware>(middleware: M, options: MiddlewareTelemetryOptions = {}): M & ((request: any, ...rest: any[]) => ReturnType<M>) {
   if (typeof middleware !== 'function') {
     throw new TypeError('nextjs-auth-otel: withAuthTelemetry(middleware) expects the middleware function as its first argument.');
   }
@@ -59,7 +59,7 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
     return returned;
   };
   Object.defineProperty(wrapped, 'name', { value: middleware.name || 'middleware' });
-  return wrapped as unknown as M;
+  return wrapped as unknown as M & ((request: any, ...rest: any[]) => ReturnType<M>);
 }
 
 const middlewareRequests = new WeakSet<object>();

@@ -55,7 +55,7 @@ export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: 
       }
       const response = await auth0!.handleAuth()(await toNextRequest(req, appUrl), { params: { auth0: match[1] } } as never);
       const headers: Record<string, string | string[]> = {};
-      response.headers.forEach((value, name) => {
+      response.headers.forEach((value: string, name: string) => {
         if (name !== 'set-cookie') headers[name] = value;
       });
       const cookies = response.headers.getSetCookie();

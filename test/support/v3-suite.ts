@@ -16,7 +16,12 @@ export const DATADOG_UA = 'Datadog/Synthetics';
 
 type V3 = Record<string, any>;
 
-export function defineV3Suite(runtime: 'nodejs' | 'edge', load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error } }>): void {
+export type SeedMiddleware = (req: NextRequest) => Promise<Response>;
+
+export function defineV3Suite(
+  runtime: 'nodejs' | 'edge',
+  load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error }; seedMiddleware?: () => Promise<SeedMiddleware> }>,
+): void {
   const env = inject('v3');
   const telemetry = new TestTelemetry();
   let auth0: V3;
@@ -127,17 +132,20 @@ export function defineV3Suite(runtime: 'nodejs' | 'edge', load: () => Promise<{ 
     });
 
     it('the seed-000 middleware: the same request from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
-      // The two changed lines of the seed's middleware.ts: the import and the export.
-      const middleware = withAuthTelemetry(async (req: NextRequest) => {
-        const res = NextResponse.next();
-        try {
-          await auth0.getAccessToken(req, res);
-          await auth0.touchSession(req, res);
-        } catch {
-          // The seed logs and continues.
-        }
-        return res;
-      });
+      // On Edge: the README's middleware.ts itself. On Node: the same code around the initAuth0() instance.
+      const readme = await (await load()).seedMiddleware?.();
+      const middleware =
+        readme ??
+        withAuthTelemetry(async (req: NextRequest) => {
+          const res = NextResponse.next();
+          try {
+            await auth0.getAccessToken(req, res);
+            await auth0.touchSession(req, res);
+          } catch {
+            // The seed logs and continues.
+          }
+          return res;
+        });
       const cookie = await login('alice', 3600);
       telemetry.reset();
       const monitorBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' });

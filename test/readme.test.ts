@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { METRICS, SPANS, ATTRIBUTES } from '../src/core/catalog.js';
+import { VERSION } from '../src/core/version.js';
+import { END, START, telemetryTables } from '../scripts/readme-tables.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('has the telemetry tables exactly as the catalog generates them (run `npm run docs` after changing the catalog)', () => {
+    const section = readme.slice(readme.indexOf(START), readme.indexOf(END) + END.length);
+    expect(section).toBe(telemetryTables());
+    for (const spec of [...Object.values(SPANS), ...Object.values(METRICS)]) expect(section).toContain(`\`${spec.name}\``);
+    for (const spec of Object.values(ATTRIBUTES)) expect(section).toContain(`\`${spec.key}\``);
+  });
+
+  it('shows code samples that are the files the tests run', () => {
+    const snippets = [...readme.matchAll(/<!-- snippet: (\S+) -->\n```ts\n([\s\S]*?)```/g)];
+    expect(snippets.map((m) => m[1])).toEqual(['instrumentation.ts', 'docs/snippets/middleware.ts']);
+    for (const [, path, body] of snippets) expect(body).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
+  });
+
+  it('keeps the test command and the package version in step', () => {
+    expect(readme).toContain('npm test');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+});
