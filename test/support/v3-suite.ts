@@ -194,6 +194,18 @@ export function defineV3Suite(
       expect(handlers[1]!.attributes).toMatchObject({ 'auth.error.code': 'ERR_CALLBACK_HANDLER_FAILURE', 'auth.error.cause': 'MissingStateCookieError' });
     });
 
+    it('withApiAuthRequired: a request without a session is a missing read and a 401; with one the route runs', async () => {
+      const cookie = await login('alice', 3600);
+      telemetry.reset();
+      const route = auth0.withApiAuthRequired(async () => Response.json({ ok: true }));
+      const anonymous = await route(new NextRequest(`${env.appUrl}/api/orders`, { headers: { 'user-agent': 'curl/8.5.0' } }), { params: {} });
+      expect(anonymous.status).toBe(401);
+      const user = await route(request(cookie), { params: {} });
+      expect(await user.json()).toEqual({ ok: true });
+      const reads = telemetry.finishedSpans(SPANS.sessionRead.name).map((s) => [s.attributes['auth.outcome'], s.attributes['auth.user_agent.class']]);
+      expect(reads).toEqual([['missing', 'cli'], ['found', 'browser']]);
+    });
+
     if (runtime === 'edge') {
       it('withMiddlewareAuthRequired: a missing session redirects and is recorded as such; a session passes', async () => {
         const cookie = await login('alice', 3600);
