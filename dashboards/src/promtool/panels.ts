@@ -236,7 +236,8 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   // The `job` variable: Grafana's label_values({__name__=~…}, job) lists both services.
   const variable = /^label_values\((.*), (\w+)\)$/.exec(jobVariableQuery(o));
   if (!variable) throw new Error('unexpected job variable query');
-  const perJob = (job: string) => series.filter((s) => s.labels[JOB] === job).length;
+  const listed = new Set(/"([^"]*)"/.exec(variable[1]!)![1]!.split('|'));
+  const perJob = (job: string) => series.filter((s) => s.labels[JOB] === job && listed.has(s.name)).length;
   tests.push({
     expr: `count by (${variable[2]}) (${variable[1]})`,
     eval_time: minutes(T),
