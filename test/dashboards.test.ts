@@ -390,6 +390,29 @@ describe('runbook links', () => {
   });
 });
 
+describe('docs/dashboards.md', () => {
+  const doc = read('docs/dashboards.md');
+
+  it('names only metrics, files and alerts that exist', () => {
+    const prometheusNames = new Set([...new PromNames('otlp').all(), ...new PromNames('js-exporter').all()]);
+    const recorded = new Set(
+      (parse(read(PATHS.prometheusRules)) as { groups: { rules: { record?: string }[] }[] }).groups.flatMap((g) =>
+        g.rules.flatMap((r) => (r.record ? [r.record] : [])),
+      ),
+    );
+    for (const [, name] of doc.matchAll(/`(auth_[\w:]+)`/g)) {
+      expect(prometheusNames.has(name!) || recorded.has(name!) || PROM_LABELS.has(name!), name).toBe(true);
+    }
+    for (const [, name] of doc.matchAll(/`(auth\.[a-z_.]+)`/g)) {
+      expect([...DD_METRICS, ...METRIC_ATTRIBUTES.map((a) => ATTRIBUTES[a].key)], name).toContain(name);
+    }
+    for (const [, path] of doc.matchAll(/`((?:dashboards|docs|examples|scripts)\/[^`*]+)`/g)) {
+      expect(existsSync(join(REPO_ROOT, path!.replace(/\/$/, ''))), path).toBe(true);
+    }
+    for (const name of Object.values(ALERT_NAMES)) expect(doc).toContain(`\`${name}\``);
+  });
+});
+
 // ---- Datadog ------------------------------------------------------------------------------------
 
 type DatadogSerializer = { deserialize(data: unknown, type: string): unknown };

@@ -3,7 +3,7 @@
  * OTLP receiver's) output: catalog names translated, `job`/`instance` from the resource, the scope
  * label, and bounded attribute labels.
  */
-import { INSTRUMENTATION_SCOPE, METRICS, type AttributeName } from '../../../src/core/catalog.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, OTHER, type AttributeName } from '../../../src/core/catalog.js';
 import { PROMETHEUS_INSTANCE_LABEL, PROMETHEUS_SCOPE_NAME_LABEL } from '../../../src/core/naming.js';
 import { BUCKET_LABEL, JOB, PromNames, label, type CounterMetric, type HistogramMetric } from '../promql.js';
 
@@ -96,7 +96,13 @@ export function seriesFactory(names: PromNames, defaultJob: string): SeriesFacto
       [PROMETHEUS_SCOPE_NAME_LABEL]: INSTRUMENTATION_SCOPE,
     };
     const withDefaults: Attrs = { sdk: 'nextjs-auth0-v3', runtime: 'edge', ...attrs };
-    for (const [k, v] of Object.entries(withDefaults)) if (v !== undefined) out[label(k as AttributeName)] = v;
+    for (const [k, v] of Object.entries(withDefaults)) {
+      if (v === undefined) continue;
+      // Fixture values must be ones the plugin can emit.
+      const allowed = (ATTRIBUTES[k as AttributeName] as { values?: readonly string[] }).values;
+      if (allowed && !allowed.includes(v) && v !== OTHER) throw new Error(`${k}=${v} is not in the catalog value set`);
+      out[label(k as AttributeName)] = v;
+    }
     return out;
   };
   return {
