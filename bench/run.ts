@@ -16,10 +16,14 @@ import { instrumentAuth0 } from '../dist/auth0.js';
 import { createClassifier, withAuthTelemetry } from '../dist/index.js';
 
 const spans = new InMemorySpanExporter();
-const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans, { maxQueueSize: 100_000, scheduledDelayMillis: 200 })] });
-trace.setGlobalTracerProvider(tracerProvider);
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] });
+// BENCH_PIPELINE=none|traces|metrics|all (default all) isolates where the overhead comes from.
+const pipeline = process.env.BENCH_PIPELINE ?? 'all';
+if (pipeline === 'all' || pipeline === 'traces') trace.setGlobalTracerProvider(tracerProvider);
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] }));
+if (pipeline === 'all' || pipeline === 'metrics') {
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] }));
+}
 setInterval(() => {
   spans.reset();
   metricExporter.reset();
@@ -66,35 +70,57 @@ const pairs: [string, () => unknown, () => unknown][] = [
   ['trivial middleware', () => trivialMiddleware(request()), () => wrappedMiddleware(request())],
 ];
 
-const bench = new Bench({ time: Number(process.env.BENCH_TIME_MS ?? 1500), warmupTime: 300 });
-for (const [name, bareFn, wrappedFn] of pairs) {
-  bench.add(`${name} | bare`, bareFn);
-  bench.add(`${name} | wrapped`, wrappedFn);
+/**
+ * Bare and wrapped calls alternate in small batches, so both see the same heap, JIT state and
+ * background work; the median of per-batch means is reported. Sequential suites (all bare runs,
+ * then all wrapped runs) showed ±50 µs of order effects on a 150 µs call here.
+ */
+async function interleaved(bareFn: () => unknown, wrappedFn: () => unknown, batches: number, batchSize: number): Promise<[number, number]> {
+  const bareTimes: number[] = [];
+  const wrappedTimes: number[] = [];
+  const runBatch = async (fn: () => unknown) => {
+    const start = performance.now();
+    for (let i = 0; i < batchSize; i++) await fn();
+    return ((performance.now() - start) / batchSize) * 1000;
+  };
+  for (let b = 0; b < batches; b++) {
+    if (b % 2 === 0) {
+      bareTimes.push(await runBatch(bareFn));
+      wrappedTimes.push(await runBatch(wrappedFn));
+    } else {
+      wrappedTimes.push(await runBatch(wrappedFn));
+      bareTimes.push(await runBatch(bareFn));
+    }
+  }
+  const median = (values: number[]) => values.sort((x, y) => x - y)[values.length >> 1]!;
+  // The first tenth of the batches warms up the JIT.
+  return [median(bareTimes.slice(batches / 10)), median(wrappedTimes.slice(batches / 10))];
 }
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const fmt = (us: number) => (Math.abs(us) < 1 ? `${(us * 1000).toFixed(0)} ns` : `${us.toFixed(2)} µs`);
+
+console.log('\nnextjs-auth-otel benchmark (medians, Node ' + process.version + ')\n');
+console.log('| call | bare | wrapped | added | ratio | target |');
+console.log('|---|---|---|---|---|---|');
+for (const [name, bareFn, wrappedFn] of pairs) {
+  const [b, w] = await interleaved(bareFn, wrappedFn, Math.round(200 * scale), 20);
+  const target = name.startsWith('trivial') ? '≤ 5 µs' : '≤ 5 µs and ≤ 3 %';
+  console.log(`| ${name} | ${fmt(b)} | ${fmt(w)} | ${fmt(w - b)} | ${((w / b - 1) * 100).toFixed(1)} % | ${target} |`);
+}
+
+const bench = new Bench({ time: Number(process.env.BENCH_TIME_MS ?? 1000), warmupTime: 300 });
 bench.add('classifier | cached', () => classifier({ headers: { 'user-agent': CHROME } }));
 bench.add('classifier | uncached', () => uncachedClassifier({ headers: { 'user-agent': CHROME.replace('126.0.0.0', `126.0.${counter++ % 10_000}.0`) } }));
 bench.add('classifier | 512 B UA, uncached', () => uncachedClassifier.userAgent(ua512));
 bench.add('classifier | 100 KB UA, uncached', () => uncachedClassifier.userAgent(ua100k));
-
 await bench.run();
-
 const median = (name: string): number => {
   const task = bench.tasks.find((t) => t.name === name);
   const p50 = (task?.result as { latency?: { p50?: number } } | undefined)?.latency?.p50;
   if (p50 === undefined) throw new Error(`no result for ${name}`);
   return p50 * 1000; // ms → µs
 };
-const fmt = (us: number) => (us < 1 ? `${(us * 1000).toFixed(0)} ns` : `${us.toFixed(2)} µs`);
-
-console.log('\nnextjs-auth-otel benchmark (medians, Node ' + process.version + ')\n');
-console.log('| call | bare | wrapped | added | ratio | target |');
-console.log('|---|---|---|---|---|---|');
-for (const [name] of pairs) {
-  const b = median(`${name} | bare`);
-  const w = median(`${name} | wrapped`);
-  const target = name.startsWith('trivial') ? '≤ 5 µs' : '≤ 5 µs and ≤ 3 %';
-  console.log(`| ${name} | ${fmt(b)} | ${fmt(w)} | ${fmt(w - b)} | ${(w / b).toFixed(3)} | ${target} |`);
-}
 console.log('\n| classifier | median | target |');
 console.log('|---|---|---|');
 console.log(`| cached | ${fmt(median('classifier | cached'))} | ≤ 100 ns |`);
