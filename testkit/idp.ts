@@ -19,10 +19,11 @@
  */
 import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Provider as ProviderType } from 'oidc-provider';
 
 import type { HostRewrite } from './login';
+import { serverCloser } from './server-closer';
 
 export type { HostRewrite };
 
@@ -444,16 +445,12 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
   const accessTokenFormat = options.accessTokenFormat ?? 'auto';
 
   // 1. Listen first: the default issuer needs the port.
-  const sockets = new Set<Socket>();
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.statusCode = 503;
     res.end();
   };
   const server: Server = createServer((req, res) => handler(req, res));
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  const closeServer = serverCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -848,15 +845,8 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
     return fetch(target.url, { method: request.method, headers, body, redirect: request.redirect, signal: request.signal });
   };
 
-  let stopped = false;
   const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-    });
+    await closeServer();
   };
 
   return {

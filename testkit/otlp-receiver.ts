@@ -12,8 +12,9 @@
  * No vitest imports: also used by plain `tsx` scripts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { serverCloser } from './server-closer';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -899,7 +900,6 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
     return reply(200, new Uint8Array(0), 'application/x-protobuf');
   };
 
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) {
@@ -908,10 +908,7 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
       }
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  const closeServer = serverCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -967,7 +964,6 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
     });
   };
 
-  let stopped = false;
   return {
     url,
     port,
@@ -993,14 +989,6 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
       raw = { traces: [], metrics: [], logs: [] };
       requests = [];
     },
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      });
-    },
+    stop: closeServer,
   };
 }
