@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import type { ClassifierOptions } from './classifier.js';
+import type { RefreshTokenLedger } from './refresh-ledger.js';
 
 export type SpanHookInfo = Readonly<{
   /** Span name from the catalog, e.g. `auth.token.refresh`. */
@@ -18,6 +19,12 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
   hashUserId?: { salt: string };
   /** Called before each span ends; may add attributes. Exceptions are swallowed and counted. */
   spanHook?: (span: Span, info: SpanHookInfo) => void;
+  /**
+   * Lost-rotation detection keeps salted fingerprints of refresh tokens already exchanged.
+   * Default: in memory, 10,000 per process, random salt. A shared `store` (with a shared `salt`
+   * of at least 16 characters) lets instances see each other's exchanges.
+   */
+  refreshTokenLedger?: { store?: RefreshTokenLedger; capacity?: number; salt?: string };
 }
 
 /** Thrown only at configuration time, never while recording. */
@@ -47,6 +54,21 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
   }
   if (monitorHeaders !== undefined && !Array.isArray(monitorHeaders)) {
     throw new AuthTelemetryConfigError('nextjs-auth-otel: monitorHeaders must be an array of { name, value? } rules.');
+  }
+  const ledger = options.refreshTokenLedger;
+  if (ledger !== undefined) {
+    if (typeof ledger !== 'object' || ledger === null) {
+      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger must be an object { store?, capacity?, salt? }.');
+    }
+    if (ledger.capacity !== undefined && !(Number.isInteger(ledger.capacity) && ledger.capacity >= 1)) {
+      throw new AuthTelemetryConfigError(`nextjs-auth-otel: refreshTokenLedger.capacity must be a positive integer, got ${String(ledger.capacity)}.`);
+    }
+    if (ledger.store !== undefined && (typeof ledger.store.has !== 'function' || typeof ledger.store.add !== 'function')) {
+      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.store must implement has(fingerprint) and add(fingerprint).');
+    }
+    if (ledger.salt !== undefined && (typeof ledger.salt !== 'string' || ledger.salt.length < 16)) {
+      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.salt must be a string of at least 16 characters, shared by every instance that shares the store.');
+    }
   }
   return options;
 }

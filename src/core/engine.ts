@@ -3,6 +3,7 @@ import { RouteBound, bounded } from './bounded.js';
 import { validateOptions, type AuthTelemetryOptions } from './config.js';
 import { Recorder } from './recorder.js';
 import { UserHasher } from './user-hash.js';
+import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from './refresh-ledger.js';
 import type { HeaderSource } from './headers.js';
 
 export type Engine = {
@@ -11,6 +12,8 @@ export type Engine = {
   readonly routes: RouteBound;
   hasher: UserHasher | undefined;
   spanHook: AuthTelemetryOptions['spanHook'];
+  /** Refresh tokens already exchanged, for lost-rotation detection; never exported. */
+  refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
 };
@@ -29,6 +32,7 @@ export function engine(): Engine {
       routes: new RouteBound(50),
       hasher: undefined,
       spanHook: undefined,
+      refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
     };
     holder[ENGINE_KEY] = current;
   }
@@ -43,6 +47,13 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   current.routes.setLimit(valid.maxRoutes ?? 50);
   current.hasher = valid.hashUserId ? new UserHasher(valid.hashUserId.salt) : undefined;
   current.spanHook = valid.spanHook;
+  const ledger = valid.refreshTokenLedger;
+  if (ledger !== undefined) {
+    current.refreshTokens = {
+      ledger: ledger.store ?? new InMemoryRefreshTokenLedger(ledger.capacity),
+      fingerprinter: new RefreshTokenFingerprinter(ledger.salt),
+    };
+  }
 }
 
 /** Swallowed telemetry failures are counted here, never thrown into the app. */

@@ -73,6 +73,7 @@ export class Operation {
   readonly span: Span;
   readonly startedAt: number;
   private ended = false;
+  private presentedRefreshToken: string | undefined;
   private spanContext: Context | undefined;
 
   constructor(
@@ -133,6 +134,19 @@ export class Operation {
     };
   }
 
+  /**
+   * The refresh token a refresh operation is about to exchange. Only its salted fingerprint is
+   * kept, so a later refresh that presents it again is recognised as a lost rotation.
+   */
+  presentRefreshToken(refreshToken: unknown): void {
+    if (typeof refreshToken !== 'string' || refreshToken === '') return;
+    try {
+      this.presentedRefreshToken = engine().refreshTokens.fingerprinter.fingerprint(refreshToken);
+    } catch {
+      countInstrumentationError('record');
+    }
+  }
+
   end(result: OperationResult): void {
     if (this.ended) return;
     this.ended = true;
@@ -141,6 +155,7 @@ export class Operation {
     } catch {
       countInstrumentationError('record');
     }
+    if (this.presentedRefreshToken !== undefined) this.settleRotation(result, this.presentedRefreshToken);
     try {
       this.span.end();
     } catch {
@@ -148,14 +163,27 @@ export class Operation {
     }
   }
 
-  /** A refresh whose new tokens never reached the session cookie. */
-  unpersisted(reason: string, error?: unknown): void {
+  private settleRotation(result: OperationResult, fingerprint: string): void {
     try {
-      const facts = this.facts(error === undefined ? 'success' : 'failure');
+      const { ledger } = engine().refreshTokens;
+      if (result.outcome === 'success') ledger.add(fingerprint);
+      else if (ledger.has(fingerprint)) this.unpersisted('token_reused', result.error, result.errorCode);
+    } catch {
+      countInstrumentationError('record');
+    }
+  }
+
+  /** A refresh whose new tokens never reached the session cookie. */
+  unpersisted(reason: string, error?: unknown, errorCode?: string): void {
+    try {
+      const failed = error !== undefined || errorCode !== undefined;
+      const facts = this.facts(failed ? 'failure' : 'success');
       facts.unpersistedReason = bounded('unpersistedReason', reason);
       if (error !== undefined) {
         const normalized = normalizeError(error);
         facts.errorCode = normalized.oauthCode ?? normalized.code;
+      } else if (errorCode !== undefined) {
+        facts.errorCode = bounded('errorCode', errorCode);
       }
       engine().recorder.add('refreshUnpersisted', facts);
       this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason });
