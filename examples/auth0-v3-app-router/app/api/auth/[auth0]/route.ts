@@ -1,0 +1,3 @@
+import { handleAuth } from '../../../../lib/auth0';
+
+export const GET = handleAuth();

@@ -1,0 +1,205 @@
+/**
+ * Builds and runs the Next.js apps in `examples/` for the end-to-end tests and `npm run demo`.
+ *
+ * Each example depends on this package with `"nextjs-auth-otel": "file:../.."` and
+ * `install-links=true`, so it gets a real copy in its own `node_modules` and every import the
+ * package makes (`next/headers`, `@opentelemetry/api`) resolves to the example's own copies, the
+ * way it does for users. The copy is refreshed from the repository's `dist/` before each build,
+ * so the apps always run the code in this repository.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BUILD_LOCK = '/tmp/nextjs-auth-otel-next-build.lock';
+const STAMP_FILE = '.nextjs-auth-otel-build-stamp';
+
+export class ExampleAppError extends Error {
+  override readonly name = 'ExampleAppError';
+}
+
+export interface PrepareOptions {
+  /** Progress lines (install, build); default: silent. */
+  log?: (line: string) => void;
+}
+
+export function exampleDir(name: string): string {
+  const dir = join(REPOSITORY_ROOT, 'examples', name);
+  if (!existsSync(join(dir, 'package.json'))) throw new ExampleAppError(`examples/${name} has no package.json`);
+  return dir;
+}
+
+function run(command: string, args: string[], cwd: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-60).join('\n');
+    throw new ExampleAppError(`${what} failed (exit ${String(result.status)}):\n${output}`);
+  }
+}
+
+function hashTree(hash: ReturnType<typeof createHash>, dir: string, base: string, skip: ReadonlySet<string>): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (skip.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) hashTree(hash, path, base, skip);
+    else if (entry.isFile()) {
+      hash.update(relative(base, path));
+      hash.update(readFileSync(path));
+    }
+  }
+}
+
+const SKIPPED = new Set(['node_modules', '.next', 'next-env.d.ts', '.turbo', STAMP_FILE]);
+
+/** Copies the built package into the example, replacing the copy `npm ci` made. */
+function syncPackageCopy(dir: string): void {
+  const dist = join(REPOSITORY_ROOT, 'dist');
+  if (!existsSync(join(dist, 'index.js'))) {
+    throw new ExampleAppError('dist/ is missing: run `npm run build` in the repository root first.');
+  }
+  const target = join(dir, 'node_modules', 'nextjs-auth-otel');
+  // A symlinked install (no `install-links`) points back at this repository: never delete through it.
+  if (existsSync(target) && lstatSync(target).isSymbolicLink()) rmSync(target);
+  rmSync(join(target, 'dist'), { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  cpSync(dist, join(target, 'dist'), { recursive: true });
+  cpSync(join(REPOSITORY_ROOT, 'package.json'), join(target, 'package.json'));
+}
+
+/**
+ * Installs the example's dependencies when needed, refreshes its copy of this package and runs
+ * `next build` when the example or the package changed since the last build. Builds take a
+ * machine-wide lock: two concurrent Next builds on a small machine slow both to a crawl.
+ */
+export function prepareExample(name: string, options: PrepareOptions = {}): string {
+  const log = options.log ?? (() => {});
+  const dir = exampleDir(name);
+  const lock = join(dir, 'package-lock.json');
+  const installed = join(dir, 'node_modules', '.package-lock.json');
+  if (!existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) {
+    log(`installing examples/${name} dependencies (npm ci)…`);
+    run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], dir, `npm ci in examples/${name}`);
+  }
+  syncPackageCopy(dir);
+
+  const hash = createHash('sha256');
+  hashTree(hash, dir, dir, SKIPPED);
+  hashTree(hash, join(REPOSITORY_ROOT, 'dist'), REPOSITORY_ROOT, SKIPPED);
+  const stamp = hash.digest('hex');
+  const stampPath = join(dir, '.next', STAMP_FILE);
+  if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) {
+    log(`examples/${name} is already built`);
+    return dir;
+  }
+  log(`building examples/${name} (next build)…`);
+  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+  run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in examples/${name}`, env);
+  writeFileSync(stampPath, stamp);
+  return dir;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface StartExampleOptions {
+  /** Environment for the app on top of the current one (IdP URLs, OTLP endpoint, secrets). */
+  env?: Record<string, string | undefined>;
+  port?: number;
+  /** Path polled until the app answers; every example serves `/api/health`. */
+  readyPath?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ExampleApp {
+  readonly url: string;
+  readonly port: number;
+  /** Everything the server printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** No `next start` outlives the process that started it, whatever way that process ends. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+  });
+}
+
+export async function startExample(name: string, options: StartExampleOptions = {}): Promise<ExampleApp> {
+  const dir = exampleDir(name);
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  installExitHook();
+  const child = spawn(join(dir, 'node_modules', '.bin', 'next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: dir,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  running.add(child);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+
+  const stop = async () => {
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  const readyUrl = url + (options.readyPath ?? '/api/health');
+  for (;;) {
+    if (child.exitCode !== null) {
+      running.delete(child);
+      throw new ExampleAppError(`examples/${name} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
+    }
+    try {
+      const response = await fetch(readyUrl, { signal: AbortSignal.timeout(5000) });
+      await response.arrayBuffer();
+      if (response.status < 500) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new ExampleAppError(`examples/${name} did not answer ${readyUrl} in time:\n${output.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { url, port, output: () => output, stop };
+}
