@@ -81,9 +81,12 @@ export class Operation {
     readonly target: CallTarget,
     public scope: RequestScope,
     parentContext: Context,
+    /** A `performance.now()` reading, for operations recognised only after they happened (a NextAuth refresh). */
+    startedAt?: number,
   ) {
-    this.startedAt = performance.now();
-    this.span = getTracer().startSpan(SPANS[kind].name, { kind: SpanKind.INTERNAL }, parentContext);
+    this.startedAt = startedAt ?? performance.now();
+    // OpenTelemetry reads a number below the time origin as a `performance.now()` reading.
+    this.span = getTracer().startSpan(SPANS[kind].name, { kind: SpanKind.INTERNAL, startTime: startedAt }, parentContext);
     this.parentContext = parentContext;
   }
 
@@ -266,17 +269,17 @@ function attributesOfFacts(facts: MetricFacts): Record<string, string> {
 /** Span and recorder stand-in used when starting an operation itself failed. */
 const NOOP_SCOPE: RequestScope = { classification: UNCLASSIFIED, route: undefined };
 
-function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context): Operation {
+function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
   try {
-    return new Operation(kind, target, resolveScope(target, parent), parentContext);
+    return new Operation(kind, target, resolveScope(target, parent), parentContext, startedAt);
   } catch {
     countInstrumentationError('span');
     return new Operation(kind, target, NOOP_SCOPE, trace.deleteSpan(parentContext));
   }
 }
 
-export function startOperation(kind: SpanName, target: CallTarget): Operation {
-  return safeStart(kind, target, undefined, context.active());
+export function startOperation(kind: SpanName, target: CallTarget, startedAt?: number): Operation {
+  return safeStart(kind, target, undefined, context.active(), startedAt);
 }
 
 /** Marks a request as belonging to a wrapped middleware run, so nested adapter calls reuse its class. */
