@@ -121,6 +121,8 @@ export interface OtlpReceiver {
   waitForSpan(match: string | ((s: ReceivedSpan) => boolean), options?: WaitForOptions): Promise<ReceivedSpan>;
   /** Forces the HTTP status of the next responses (e.g. 503 to simulate a collector outage); null restores 200. */
   setResponseStatus(status: number | null): void;
+  /** Requests relayed to `forwardTo`: sent, failed, and the last failure; after waiting for those in flight. */
+  forwardStatus(): Promise<{ sent: number; failed: number; lastError?: string }>;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -823,7 +825,19 @@ function decompress(body: Buffer, encoding: string | undefined): Buffer {
   throw Object.assign(new Error(`unsupported content-encoding ${enc}`), { status: 415 });
 }
 
-export async function startOtlpReceiver(options: { port?: number } = {}): Promise<OtlpReceiver> {
+export interface StartOtlpReceiverOptions {
+  port?: number;
+  /**
+   * Also sends every accepted request, byte for byte, to this OTLP/HTTP base URL (a real
+   * Collector). Failures there are counted in `forwardErrors()` and never change the reply.
+   */
+  forwardTo?: string;
+}
+
+export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const forwardTo = options.forwardTo?.replace(/\/+$/, '');
+  const forwarding = { sent: 0, failed: 0, lastError: undefined as string | undefined };
+  const pendingForwards = new Set<Promise<void>>();
   let spans: ReceivedSpan[] = [];
   let points: ReceivedMetricPoint[] = [];
   let raw = { traces: [] as unknown[], metrics: [] as unknown[], logs: [] as unknown[] };
@@ -884,6 +898,25 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
       return reply(status, JSON.stringify({ code: 3, message: record.error }), 'application/json');
     }
     raw[signal].push(decoded);
+    if (forwardTo !== undefined) {
+      const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? contentType) };
+      if (record.contentEncoding) headers['content-encoding'] = record.contentEncoding;
+      const sending = fetch(forwardTo + path, { method: 'POST', headers, body: Buffer.concat(chunks), signal: AbortSignal.timeout(10_000) })
+        .then(async (response) => {
+          await response.arrayBuffer();
+          if (response.ok) forwarding.sent++;
+          else {
+            forwarding.failed++;
+            forwarding.lastError = `HTTP ${response.status}`;
+          }
+        })
+        .catch((err: unknown) => {
+          forwarding.failed++;
+          forwarding.lastError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        })
+        .finally(() => pendingForwards.delete(sending));
+      pendingForwards.add(sending);
+    }
     if (signal === 'traces') {
       const got = flattenSpans(decoded, record.index);
       record.items = got.length;
@@ -982,6 +1015,10 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
       }),
     setResponseStatus: (status) => {
       forcedStatus = status;
+    },
+    forwardStatus: async () => {
+      await Promise.all([...pendingForwards]);
+      return { ...forwarding };
     },
     reset: () => {
       spans = [];
