@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     auth0: 'src/auth0.ts',
+    'next-auth': 'src/next-auth.ts',
     register: 'src/register.ts',
     'register.edge': 'src/register.edge.ts',
   },

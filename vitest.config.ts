@@ -9,6 +9,7 @@ export default defineConfig({
     // README snippets import the package by name; tests run them against the sources.
     alias: [
       { find: /^nextjs-auth-otel\/auth0$/, replacement: src('auth0.ts') },
+      { find: /^nextjs-auth-otel\/next-auth$/, replacement: src('next-auth.ts') },
       { find: /^nextjs-auth-otel\/register$/, replacement: src('register.ts') },
       { find: /^nextjs-auth-otel$/, replacement: src('index.ts') },
     ],

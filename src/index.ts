@@ -6,6 +6,8 @@ export type { Classification, ClassifierOptions } from './core/classifier.js';
 export { withAuthTelemetry } from './core/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/middleware.js';
 export { configureAuthTelemetry } from './core/engine.js';
+export { traceTokenRefresh } from './core/trace-token-refresh.js';
+export type { TraceTokenRefreshOptions } from './core/trace-token-refresh.js';
 export { AuthTelemetryConfigError } from './core/config.js';
 export type { AuthTelemetryOptions, SpanHookInfo } from './core/config.js';
 export * as catalog from './core/catalog.js';

@@ -1,0 +1,169 @@
+import { context, createContextKey } from '@opentelemetry/api';
+import type { AuthSdk } from './catalog.js';
+import { countInstrumentationError } from './engine.js';
+import { observeCall, type Operation, type OperationResult } from './operation.js';
+
+/**
+ * Where hand-rolled refresh code keeps its tokens. Field names follow the common tutorials
+ * (seed 004: `accessToken`, `accessTokenExpiry`, `refreshToken`; Auth.js guide: `access_token`,
+ * `expires_at`, `refresh_token`).
+ */
+const ACCESS_TOKEN_FIELDS = ['accessToken', 'access_token'] as const;
+const EXPIRY_FIELDS = ['accessTokenExpires', 'accessTokenExpiry', 'accessTokenExpiresAt', 'expiresAt', 'expires_at'] as const;
+const REFRESH_TOKEN_FIELDS = ['refreshToken', 'refresh_token'] as const;
+
+function firstField(value: unknown, fields: readonly string[]): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const field of fields) {
+    const found = (value as Record<string, unknown>)[field];
+    if (found !== undefined && found !== null) return found;
+  }
+  return undefined;
+}
+
+export function defaultAccessTokenOf(token: unknown): unknown {
+  return firstField(token, ACCESS_TOKEN_FIELDS);
+}
+
+export function defaultRefreshTokenOf(token: unknown): unknown {
+  return firstField(token, REFRESH_TOKEN_FIELDS);
+}
+
+export function defaultExpiresAtOf(token: unknown): unknown {
+  return firstField(token, EXPIRY_FIELDS);
+}
+
+/** The `error` field NextAuth refresh code returns instead of throwing (`RefreshAccessTokenError`). */
+export function defaultErrorOf(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const error = (value as { error?: unknown }).error;
+  return error === undefined || error === null || error === false || error === '' ? undefined : error;
+}
+
+/**
+ * An expiry in epoch seconds, whichever unit the app stored: tutorials use both `Date.now()`
+ * milliseconds and OAuth `expires_at` seconds; anything after 5138 AD in seconds is milliseconds.
+ */
+export function epochSeconds(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value > 1e11 ? value / 1000 : value;
+  if (typeof value === 'string' && value !== '') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed / 1000;
+  }
+  if (value instanceof Date) return value.getTime() / 1000;
+  return undefined;
+}
+
+export function secondsUntil(value: unknown): number | undefined {
+  const at = epochSeconds(value);
+  return at === undefined ? undefined : at - Date.now() / 1000;
+}
+
+/**
+ * Set by an instrumented NextAuth `jwt` callback around the user's code, so a refresh function
+ * wrapped with `traceTokenRefresh` inside it inherits the SDK and the request, and the callback
+ * does not count the same refresh a second time.
+ */
+export type RefreshFrame = {
+  readonly sdk: AuthSdk;
+  readonly request?: unknown;
+  /** Classifies an operation that had no request (e.g. through `next/headers`). */
+  readonly classifyLate?: (operation: Operation) => Promise<void> | void;
+  traced: boolean;
+};
+
+const FRAME_KEY = createContextKey('nextjs-auth-otel.refresh-frame');
+// Without a context manager (some Edge setups) the context is lost; the synchronous part of the
+// callback, where seed-004 code calls its refresh function, is still covered by this slot.
+let synchronousFrame: RefreshFrame | undefined;
+
+export function runInRefreshFrame<T>(frame: RefreshFrame, fn: () => T): T {
+  const previous = synchronousFrame;
+  synchronousFrame = frame;
+  try {
+    return context.with(context.active().setValue(FRAME_KEY, frame), fn);
+  } finally {
+    synchronousFrame = previous;
+  }
+}
+
+export function currentRefreshFrame(): RefreshFrame | undefined {
+  return (context.active().getValue(FRAME_KEY) as RefreshFrame | undefined) ?? synchronousFrame;
+}
+
+export type TraceTokenRefreshOptions<A extends unknown[], R> = {
+  /** `auth.sdk`. Default: the NextAuth adapter's inside an instrumented `jwt` callback, else `custom`. */
+  sdk?: AuthSdk;
+  /**
+   * The incoming request (or its headers) for the user-agent class, or a function of the call's
+   * arguments returning it. Without one the class is inherited from an instrumented `jwt` callback
+   * or middleware, else `unknown`.
+   */
+  request?: unknown;
+  /**
+   * The refresh token this call presents, for lost-rotation detection. Default: the first
+   * argument's `refreshToken` or `refresh_token`. Only a salted fingerprint is kept.
+   */
+  refreshTokenOf?: (...args: A) => unknown;
+  /** A failure returned instead of thrown. Default: the returned value's truthy `error` field. */
+  errorOf?: (value: Awaited<R>) => unknown;
+  /** The new access token's expiry (epoch seconds or milliseconds). Default: the usual field names. */
+  expiresAtOf?: (value: Awaited<R>) => unknown;
+  /** A route template for `http.route`. Never a raw path. */
+  route?: string;
+};
+
+/**
+ * Wraps a hand-rolled refresh function (seed 004's `refreshAccessToken`): each call becomes an
+ * `auth.token.refresh` span with the refresh metrics. A thrown error or a returned `{ error }` is a
+ * failure with its code in `auth.error.code` (the OAuth `error` of a thrown token-endpoint body,
+ * e.g. `invalid_grant`, or the returned string, e.g. `RefreshAccessTokenError`). The caller gets
+ * exactly what `fn` returned and the very error it threw.
+ */
+export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R, options: TraceTokenRefreshOptions<A, R> = {}): (...args: A) => R {
+  if (typeof fn !== 'function') {
+    throw new TypeError('nextjs-auth-otel: traceTokenRefresh(fn, options) expects the refresh function as its first argument.');
+  }
+  const refreshTokenOf = options.refreshTokenOf ?? ((...args: A) => defaultRefreshTokenOf(args[0]));
+  const errorOf = options.errorOf ?? defaultErrorOf;
+  const expiresAtOf = options.expiresAtOf ?? defaultExpiresAtOf;
+  const traced = function (this: unknown, ...args: A): R {
+    const frame = currentRefreshFrame();
+    let request: unknown;
+    let presented: unknown;
+    try {
+      if (frame !== undefined) frame.traced = true;
+      request = typeof options.request === 'function' ? (options.request as (...a: A) => unknown)(...args) : options.request;
+      presented = refreshTokenOf(...args);
+    } catch {
+      countInstrumentationError('other');
+    }
+    return observeCall(
+      'tokenRefresh',
+      { sdk: options.sdk ?? frame?.sdk ?? 'custom', request: request ?? frame?.request, route: options.route },
+      (operation) => {
+        operation.presentRefreshToken(presented);
+        return fn.apply(this, args);
+      },
+      {
+        result: async (value, operation): Promise<OperationResult> => {
+          await frame?.classifyLate?.(operation);
+          const returnedError = errorOf(value as Awaited<R>);
+          if (returnedError !== undefined) return failure(returnedError);
+          return { outcome: 'success', tokenExpiresIn: secondsUntil(expiresAtOf(value as Awaited<R>)) };
+        },
+        error: async (thrown, operation): Promise<OperationResult> => {
+          await frame?.classifyLate?.(operation);
+          return { outcome: 'failure', error: thrown };
+        },
+      },
+    );
+  };
+  Object.defineProperty(traced, 'name', { value: fn.name || 'refreshAccessToken' });
+  return traced;
+}
+
+/** A returned error string is an allowlisted code; an object is normalised like a thrown error. */
+export function failure(error: unknown): OperationResult {
+  return typeof error === 'string' ? { outcome: 'failure', errorCode: error } : { outcome: 'failure', error };
+}
