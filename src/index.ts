@@ -6,6 +6,8 @@ export type { Classification, ClassifierOptions } from './core/classifier.js';
 export { withAuthTelemetry } from './core/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/middleware.js';
 export { configureAuthTelemetry } from './core/engine.js';
+export { onRequestError } from './core/request-error.js';
+export type { RequestErrorContext, RequestErrorRequest } from './core/request-error.js';
 export { traceTokenRefresh } from './core/trace-token-refresh.js';
 export type { TraceTokenRefreshOptions } from './core/trace-token-refresh.js';
 export { AuthTelemetryConfigError } from './core/config.js';

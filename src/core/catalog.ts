@@ -37,6 +37,9 @@ export const HANDLER_KINDS = [
   'providers',
 ] as const;
 
+/** Next.js ≥ 15 `onRequestError` route types (`proxy` from Next 16). */
+export const ROUTE_TYPES = ['render', 'route', 'action', 'middleware', 'proxy'] as const;
+
 /** Why a session cookie that was present could not be read; inferred without the secret. */
 export const INVALID_COOKIE_REASONS = ['expired', 'malformed', 'undecryptable', 'unknown'] as const;
 
@@ -236,6 +239,13 @@ export const ATTRIBUTES = {
     values: UNPERSISTED_REASONS,
     type: 'string',
   },
+  routeType: {
+    key: 'auth.next.route_type',
+    description: 'Where an auth error escaped to Next.js (`onRequestError`): a page render, a route handler, a server action, middleware or proxy.',
+    onMetrics: true,
+    values: ROUTE_TYPES,
+    type: 'string',
+  },
   stage: {
     key: 'auth.instrumentation.stage',
     description: 'Where a telemetry failure was swallowed (the app never sees it).',
@@ -352,6 +362,12 @@ export const SPANS = {
     outcomes: HANDLER_OUTCOMES,
     counter: 'handlerRequests',
   },
+  requestError: {
+    name: 'auth.request.error',
+    description: 'An auth error that escaped a request and reached Next.js `onRequestError` (Next ≥ 15), with `auth.next.route_type`.',
+    outcomes: ['error'],
+    counter: 'requestErrors',
+  },
 } as const satisfies Record<string, SpanSpec>;
 
 export type SpanName = keyof typeof SPANS;
@@ -463,6 +479,13 @@ export const METRICS = {
     description:
       'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
     attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
+  },
+  requestErrors: {
+    name: 'auth.request.errors',
+    unit: '{error}',
+    kind: 'counter',
+    description: 'Auth errors that escaped a request (Next ≥ 15 `onRequestError`) by route type: render, route, action, middleware, proxy.',
+    attributes: [...WITH_ERRORS, 'routeType'],
   },
   instrumentationErrors: {
     name: 'auth.instrumentation.errors',

@@ -1,7 +1,8 @@
-import type { AuthSdk } from './catalog.js';
-import { adoptRequestScope, observeCall, type OperationResult } from './operation.js';
+import { ATTRIBUTES, type AuthSdk } from './catalog.js';
+import { adoptRequestScope, observeCall, type Operation, type OperationResult } from './operation.js';
 import { requestScopeOf } from './request-scope.js';
 import { countInstrumentationError, engine } from './engine.js';
+import { setCookiesOf } from './headers.js';
 
 export type MiddlewareTelemetryOptions = {
   /** `auth.sdk` on middleware metrics; `custom` unless an adapter knows better. */
@@ -51,7 +52,10 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
         return middleware.call(this, request, ...rest);
       },
       {
-        result: (response) => middlewareResult(response),
+        result: (response, operation) => {
+          checkSessionCookies(request, response, operation);
+          return middlewareResult(response);
+        },
         error: (thrown) => ({ outcome: 'error', error: thrown }),
       },
     );
@@ -82,4 +86,77 @@ function scheduleFlush(event: unknown, returned: unknown): void {
 
 export function isInsideMiddleware(request: unknown): boolean {
   return typeof request === 'object' && request !== null && middlewareRequests.has(request) && requestScopeOf(request) !== undefined;
+}
+
+/**
+ * Session cookies an SDK wrote during a middleware run, by request: name to whether the last
+ * write set (not cleared) it. Adapters report them; the wrapper compares them with the response
+ * the middleware finally returned.
+ */
+const sessionCookieWrites = new WeakMap<object, Map<string, boolean>>();
+
+function cookieName(setCookie: string): string {
+  const eq = setCookie.indexOf('=');
+  return eq <= 0 ? '' : setCookie.slice(0, eq).trim();
+}
+
+/** A `Set-Cookie` that stores a value, as opposed to one that deletes the cookie. */
+function storesValue(setCookie: string): boolean {
+  const eq = setCookie.indexOf('=');
+  const semicolon = setCookie.indexOf(';');
+  const value = setCookie.slice(eq + 1, semicolon === -1 ? undefined : semicolon).trim();
+  if (value === '') return false;
+  if (/;\s*max-age\s*=\s*(0|-\d+)\s*(;|$)/i.test(setCookie)) return false;
+  const expires = /;\s*expires\s*=\s*([^;]+)/i.exec(setCookie);
+  return expires === null || !(Date.parse(expires[1]!) <= Date.now());
+}
+
+/**
+ * Called by adapters with a response an SDK produced inside a wrapped middleware: the session
+ * cookies it sets must reach the browser. Reads headers only; the response is never changed.
+ */
+export function expectSessionCookies(request: unknown, sdkResponse: unknown, isSessionCookie: (name: string) => boolean): void {
+  if (typeof request !== 'object' || request === null || !middlewareRequests.has(request)) return;
+  try {
+    let writes = sessionCookieWrites.get(request);
+    for (const setCookie of setCookiesOf(sdkResponse)) {
+      const name = cookieName(setCookie);
+      if (name === '' || !isSessionCookie(name)) continue;
+      if (writes === undefined) {
+        writes = new Map();
+        sessionCookieWrites.set(request, writes);
+      }
+      writes.set(name, storesValue(setCookie));
+    }
+  } catch {
+    countInstrumentationError('cookie');
+  }
+}
+
+/**
+ * The dropped-cookie bug of seed 002: a chain that rebuilds the response (a locale redirect, a
+ * `headers.set('set-cookie', …)` merge) loses the session cookie the SDK just rolled or refreshed,
+ * and the user keeps sending a stale one.
+ */
+function checkSessionCookies(request: unknown, response: unknown, operation: Operation): void {
+  if (typeof request !== 'object' || request === null) return;
+  const writes = sessionCookieWrites.get(request);
+  if (writes === undefined) return;
+  sessionCookieWrites.delete(request);
+  try {
+    const kept = new Set<string>();
+    for (const setCookie of setCookiesOf(response)) if (storesValue(setCookie)) kept.add(cookieName(setCookie));
+    let dropped = false;
+    for (const [name, stored] of writes) {
+      if (stored && !kept.has(name)) {
+        dropped = true;
+        break;
+      }
+    }
+    if (!dropped) return;
+    operation.unpersisted('cookie_dropped');
+    operation.span.setAttribute(ATTRIBUTES.unpersistedReason.key, 'cookie_dropped');
+  } catch {
+    countInstrumentationError('cookie');
+  }
 }

@@ -1,0 +1,141 @@
+/**
+ * Seeing refresh-token exchanges where they really happen: on the wire to the IdP's token
+ * endpoint. SDKs that take a custom `fetch` (nextjs-auth0 v4) call it exactly when an exchange
+ * starts, so a refresh span starts and ends with the exchange itself, and exists only when one
+ * took place. The SDK call that caused it (a token request, an auth route) is found through the
+ * active context; without one the exchange is still recorded on its own.
+ */
+import { context, createContextKey } from '@opentelemetry/api';
+import type { AuthSdk } from './catalog.js';
+import { countInstrumentationError } from './engine.js';
+import { startOperation, type Operation } from './operation.js';
+
+const HOST_KEY = createContextKey('nextjs-auth-otel.exchange-host');
+
+/** The SDK call an exchange belongs to, and what was seen of the exchange. */
+export class ExchangeHost {
+  /** The `auth.token.refresh` child, started when a refresh grant left for the token endpoint. */
+  refresh: Operation | undefined;
+  /** The OAuth `error` of a failed token-endpoint answer (bounded later by the engine). */
+  oauthError: string | undefined;
+  /** A token-endpoint request other than a refresh (e.g. a connection token exchange) happened. */
+  exchanged = false;
+
+  constructor(readonly operation: Operation) {}
+
+  /** Ends the refresh child, if one started, with what the SDK finally made of it. */
+  settleRefresh(ok: boolean, details: { error?: unknown; tokenExpiresIn?: number; userId?: string } = {}): void {
+    const refresh = this.refresh;
+    if (refresh === undefined) return;
+    if (ok) {
+      refresh.end({ outcome: 'success', tokenExpiresIn: details.tokenExpiresIn, userId: details.userId });
+      return;
+    }
+    // The thrown error carries the OAuth code in its cause; an auth route's response does not,
+    // so the token endpoint's own answer is the fallback.
+    refresh.end({ outcome: 'failure', error: details.error, errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined });
+  }
+}
+
+/** Runs `fn` as `operation`'s SDK call, so exchanges it makes are attributed to it. */
+export function runAsExchangeHost<T>(operation: Operation, fn: (host: ExchangeHost) => T): { host: ExchangeHost; result: T } {
+  const host = new ExchangeHost(operation);
+  let ctx = operation.context;
+  try {
+    ctx = ctx.setValue(HOST_KEY, host);
+  } catch {
+    countInstrumentationError('span');
+  }
+  return { host, result: context.with(ctx, () => fn(host)) };
+}
+
+/** The SDK call in progress in this context, if an adapter made it one. */
+export function activeExchangeHost(): ExchangeHost | undefined {
+  try {
+    return context.active().getValue(HOST_KEY) as ExchangeHost | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type FetchLike = (input: any, init?: any) => Promise<Response>;
+
+/** The grant parameters of a token-endpoint request body, when it is form-encoded. */
+function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSearchParams | undefined {
+  const body = init?.body;
+  if (body instanceof URLSearchParams) return body;
+  if (typeof body === 'string' && body.includes('grant_type=')) return new URLSearchParams(body);
+  return undefined;
+}
+
+async function oauthErrorOf(response: Response): Promise<string | undefined> {
+  try {
+    const body = (await response.clone().json()) as { error?: unknown };
+    return typeof body?.error === 'string' ? body.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps an SDK's fetch. The SDK gets the very response (or rejection) the original fetch
+ * produced; the body of a failed token response is read from a clone only.
+ */
+export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original: F): F {
+  const observed = function (this: unknown, input: unknown, init?: { method?: unknown; body?: unknown }): Promise<Response> {
+    let host: ExchangeHost | undefined;
+    let refresh: Operation | undefined;
+    let standalone = false;
+    try {
+      const grant = grantOf(init);
+      const grantType = grant?.get('grant_type');
+      if (grantType !== undefined && grantType !== null) {
+        host = activeExchangeHost();
+        if (grantType === 'refresh_token') {
+          if (host !== undefined) {
+            // A DPoP nonce retry sends the same grant again: still one exchange.
+            host.refresh ??= host.operation.child('tokenRefresh');
+            refresh = host.refresh;
+          } else {
+            refresh = startOperation('tokenRefresh', { sdk });
+            standalone = true;
+          }
+          refresh.presentRefreshToken(grant!.get('refresh_token'));
+        } else if (host !== undefined) {
+          host.exchanged = true;
+        }
+      }
+    } catch {
+      countInstrumentationError('other');
+    }
+    let returned: Promise<Response>;
+    try {
+      returned = original.call(this, input, init);
+    } catch (thrown) {
+      if (standalone) refresh!.end({ outcome: 'failure', error: thrown });
+      throw thrown;
+    }
+    if (host === undefined && refresh === undefined) return returned;
+    return returned.then(
+      async (response) => {
+        try {
+          if (!response.ok) {
+            const error = await oauthErrorOf(response);
+            if (host !== undefined) host.oauthError = error;
+            if (standalone) refresh!.end({ outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status });
+          } else if (standalone) {
+            refresh!.end({ outcome: 'success', statusCode: response.status });
+          }
+        } catch {
+          countInstrumentationError('record');
+        }
+        return response;
+      },
+      (thrown: unknown) => {
+        if (standalone) refresh!.end({ outcome: 'failure', error: thrown });
+        throw thrown;
+      },
+    );
+  };
+  return observed as unknown as F;
+}
