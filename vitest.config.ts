@@ -21,6 +21,8 @@ export default defineConfig({
     // Integration tests start real servers (IdP, OTLP receiver, Next apps) on loopback ports.
     fileParallelism: false,
     globalSetup: ['test/support/global-setup.ts'],
+    // next-auth 5 imports `next/server` without an extension, which only a bundler resolves (as Next's does).
+    server: { deps: { inline: [/node_modules\/next-auth-v5\//] } },
     reporters: ['default'],
   },
 });

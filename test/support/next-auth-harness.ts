@@ -28,9 +28,13 @@ export function inNextRequest<T>(headers: Record<string, string> | Headers, fn: 
 
 export const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
-export type RouteHandler = (request: NextRequest, path: string[]) => Promise<Response>;
+/**
+ * `request` is a NextRequest, whose URL Next normalises to `localhost`; `plain` keeps the address
+ * the client used (Auth.js v5 builds its redirect URI from it when no AUTH_URL is set).
+ */
+export type RouteHandler = (request: NextRequest, path: string[], plain: Request) => Promise<Response>;
 
-async function toNextRequest(req: IncomingMessage, base: string): Promise<NextRequest> {
+async function toRequests(req: IncomingMessage, base: string): Promise<{ next: NextRequest; plain: Request }> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const headers = new Headers();
@@ -40,13 +44,18 @@ async function toNextRequest(req: IncomingMessage, base: string): Promise<NextRe
   // As a proxy in front of the app would: NextAuth v4 with AUTH_TRUST_HOST derives its URL from these.
   if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
   const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-  return new NextRequest(new URL(req.url ?? '/', base), { method: req.method, headers, body });
+  const url = new URL(req.url ?? '/', base);
+  return { next: new NextRequest(url, { method: req.method, headers, body }), plain: new Request(url, { method: req.method, headers, body }) };
 }
 
 export type NextAuthApp = { url: string; stop: () => Promise<void> };
 
 /** `/api/auth/*` goes to the NextAuth route handler; everything else is a plain page. */
-export async function startNextAuthApp(handler: RouteHandler, onUrl: (url: string) => void | Promise<void>): Promise<NextAuthApp> {
+export async function startNextAuthApp(
+  handler: RouteHandler,
+  onUrl: (url: string) => void | Promise<void>,
+  options: { nextRequestStore?: boolean } = {},
+): Promise<NextAuthApp> {
   let url = '';
   const server: Server = createServer(async (req, res) => {
     try {
@@ -55,9 +64,9 @@ export async function startNextAuthApp(handler: RouteHandler, onUrl: (url: strin
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>home</body></html>');
         return;
       }
-      const request = await toNextRequest(req, url);
+      const { next: request, plain } = await toRequests(req, url);
       const path = parsed.pathname.slice('/api/auth/'.length).split('/').filter(Boolean);
-      const response = await inNextRequest(request.headers, () => handler(request, path));
+      const response = options.nextRequestStore === false ? await handler(request, path, plain) : await inNextRequest(request.headers, () => handler(request, path, plain));
       const headers: Record<string, string | string[]> = {};
       response.headers.forEach((value, name) => {
         if (name !== 'set-cookie') headers[name] = value;

@@ -48,6 +48,14 @@ const callbackErrors = new WeakSet<object>();
 /** Errors already recorded by a callback wrapper, so the logger does not count them again. */
 const recordedErrors = new WeakSet<object>();
 
+/** Our own wrappers: a configuration instrumented twice (auth.config.ts and auth.ts) records once. */
+const ours = new WeakSet<AnyFunction>();
+function own<F extends AnyFunction>(fn: F): F {
+  ours.add(fn);
+  return fn;
+}
+const isOurs = (fn: unknown): boolean => typeof fn === 'function' && ours.has(fn as AnyFunction);
+
 function remember(set: WeakSet<object>, value: unknown): void {
   if (typeof value === 'object' && value !== null) set.add(value);
 }
@@ -156,7 +164,7 @@ function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, re
     operation.end(result);
   };
 
-  callbacks.jwt = function jwt(this: unknown, params: { token?: unknown; account?: unknown; user?: unknown; trigger?: unknown }) {
+  if (!isOurs(userJwt)) callbacks.jwt = own(function jwt(this: unknown, params: { token?: unknown; account?: unknown; user?: unknown; trigger?: unknown }) {
     const startedAt = performance.now();
     let before: Snapshot | undefined;
     let signIn = false;
@@ -190,10 +198,10 @@ function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, re
     // Synchronous callbacks: the stamp must land before NextAuth encodes the token.
     const pending = settle(returned);
     return pending.then(() => returned);
-  };
+  });
 
-  if (typeof userSession === 'function') {
-    callbacks.session = function session(this: unknown, params: { token?: unknown; user?: { id?: unknown } }) {
+  if (typeof userSession === 'function' && !isOurs(userSession)) {
+    callbacks.session = own(function session(this: unknown, params: { token?: unknown; user?: { id?: unknown } }) {
       return observeCall('sessionRead', target(), () => userSession.call(this, params), {
         result: async (_value, operation): Promise<OperationResult> => {
           await classifyFromAppRouter(operation);
@@ -206,7 +214,7 @@ function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, re
           return { outcome: 'error', error: thrown };
         },
       });
-    };
+    });
   }
   wrapped.callbacks = callbacks;
 
@@ -225,10 +233,11 @@ function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, re
   const events: Record<string, unknown> = { ...(config.events ?? {}) };
   const compose = (name: string, record: (message: any) => Promise<void>) => {
     const userEvent = events[name] as AnyFunction | undefined;
-    events[name] = function (this: unknown, message: unknown) {
+    if (isOurs(userEvent)) return;
+    events[name] = own(function (this: unknown, message: unknown) {
       record(message).catch(() => countInstrumentationError('record'));
       return userEvent?.call(this, message);
-    };
+    });
   };
   // Without a user session callback there is nothing to wrap; `events.session` fires after each
   // successful JWT or database session read instead (neither SDK calls anything without a cookie).
@@ -241,11 +250,13 @@ function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, re
   const userError = userLogger.error as AnyFunction | undefined;
   wrapped.logger = {
     ...userLogger,
-    error(this: unknown, ...args: unknown[]) {
-      recordLoggedError(args).catch(() => countInstrumentationError('record'));
-      if (typeof userError === 'function') return userError.apply(this, args);
-      return defaultLoggerError(args);
-    },
+    error: isOurs(userError)
+      ? userError
+      : own(function error(this: unknown, ...args: unknown[]) {
+          recordLoggedError(args).catch(() => countInstrumentationError('record'));
+          if (typeof userError === 'function') return userError.apply(this, args);
+          return defaultLoggerError(args);
+        }),
   };
 
   const recordLoggedError = async (args: unknown[]): Promise<void> => {
