@@ -201,6 +201,12 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'invalid' }],
       'bars',
     ),
+    requestErrors: timeseriesWidget(
+      'requestErrors',
+      [{ name: 'errors', query: countQuery('requestErrors', [], [datadogTag('routeType'), datadogTag('errorCode')]) }],
+      [{ formula: 'errors' }],
+      'bars',
+    ),
     sessionAge: {
       definition: {
         type: 'heatmap',

@@ -179,6 +179,19 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
         ),
       ],
     },
+    requestErrors: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 24,
+      queries: [
+        ts(
+          'A',
+          sumBy([label('routeType'), codeL], rate(P.counter('requestErrors'), [])),
+          `{{${label('routeType')}}}: {{${codeL}}}`,
+        ),
+      ],
+    },
     sessionAge: {
       type: 'heatmap',
       unit: 's',

@@ -70,8 +70,15 @@ export const PANELS = {
   invalidCookies: {
     title: 'Unreadable session cookies',
     description:
-      'Session reads where a session cookie was present but could not be read, by reason (expired, malformed, undecryptable) ' +
-      'and class. A jump in undecryptable usually means a rotated secret.',
+      'Session reads where a session cookie was present but could not be read, by reason (expired, malformed, undecryptable, ' +
+      'unknown) and class. A jump in undecryptable usually means a rotated secret; nextjs-auth0 v4 cookies keep their expiry ' +
+      'encrypted, so an expired v4 cookie and one sealed with a rotated secret are both unknown.',
+  },
+  requestErrors: {
+    title: 'Auth errors reaching Next.js by route type',
+    description:
+      'Auth errors that escaped a request to Next.js onRequestError (Next 15+), by route type (render, route, action, ' +
+      'middleware, proxy) and error code: errors no code path handled, such as the JWTExpired 500 of nextjs-auth0 4.5.1.',
   },
   sessionAge: {
     title: 'Session age at read (real users)',
@@ -100,7 +107,7 @@ export const ROWS: readonly RowMeta[] = [
   },
   {
     title: 'Middleware and sessions',
-    panels: ['middlewareRuns', 'missingSessionByClass', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry'],
+    panels: ['middlewareRuns', 'missingSessionByClass', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry', 'requestErrors'],
   },
   { title: 'Routes', panels: ['perRoute'] },
 ];

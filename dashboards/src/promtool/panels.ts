@@ -12,6 +12,7 @@ import {
   INVALID_COOKIE_REASONS,
   METRICS,
   MIDDLEWARE_OUTCOMES,
+  ROUTE_TYPES,
   REFRESH_OUTCOMES,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
@@ -69,6 +70,10 @@ const C = {
   readOnly: value(UNPERSISTED_REASONS, 'read_only_context'),
   cookieDropped: value(UNPERSISTED_REASONS, 'cookie_dropped'),
   tokenReused: value(UNPERSISTED_REASONS, 'token_reused'),
+  render: value(ROUTE_TYPES, 'render'),
+  proxy: value(ROUTE_TYPES, 'proxy'),
+  jwtExpiredCode: value(ERROR_CODES, 'ERR_JWT_EXPIRED'),
+  failedToRefresh: value(ERROR_CODES, 'failed_to_refresh_token'),
 };
 const DASH = '/dashboard';
 const ORDERS = '/orders';
@@ -125,6 +130,10 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.readOnly }, 9);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.tokenReused }, 1);
+  // Auth errors that escaped to onRequestError: a Server Component refresh failing, seed 002's 500 in proxy.
+  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.failedToRefresh, errorType: 'AccessTokenError', routeType: C.render }, 4);
+  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 2);
+  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 1);
   // Histograms.
   series.push(...S.histogram('tokenRefreshDuration', { userAgentClass: C.browser, outcome: C.success }, REFRESH_DURATION_BROWSER, T));
   series.push(...S.histogram('tokenRefreshDuration', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure }, REFRESH_DURATION_MONITOR, T));
@@ -199,6 +208,12 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
         { labels: L({ invalidReason: C.expired, userAgentClass: C.browser }), value: perSec(6) },
         { labels: L({ invalidReason: C.undecryptable, userAgentClass: C.browser }), value: perSec(3) },
         { labels: L({ invalidReason: C.malformed, userAgentClass: C.bot }), value: perSec(10) },
+      ],
+    ],
+    requestErrors: [
+      [
+        { labels: L({ routeType: C.render, errorCode: C.failedToRefresh }), value: perSec(4) },
+        { labels: L({ routeType: C.proxy, errorCode: C.jwtExpiredCode }), value: perSec(3) },
       ],
     ],
     sessionAge: [sessionAgeBuckets],
