@@ -146,21 +146,24 @@ export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R,
         return fn.apply(this, args);
       },
       {
-        result: async (value, operation): Promise<OperationResult> => {
-          await frame?.classifyLate?.(operation);
+        result: (value, operation) => {
           const returnedError = errorOf(value as Awaited<R>);
-          if (returnedError !== undefined) return failure(returnedError);
-          return { outcome: 'success', tokenExpiresIn: secondsUntil(expiresAtOf(value as Awaited<R>)) };
+          const result: OperationResult =
+            returnedError !== undefined ? failure(returnedError) : { outcome: 'success', tokenExpiresIn: secondsUntil(expiresAtOf(value as Awaited<R>)) };
+          return afterClassifying(frame, operation, result);
         },
-        error: async (thrown, operation): Promise<OperationResult> => {
-          await frame?.classifyLate?.(operation);
-          return { outcome: 'failure', error: thrown };
-        },
+        error: (thrown, operation) => afterClassifying(frame, operation, { outcome: 'failure', error: thrown }),
       },
     );
   };
   Object.defineProperty(traced, 'name', { value: fn.name || 'refreshAccessToken' });
   return traced;
+}
+
+/** Synchronous unless the frame has to classify late, so a synchronous refresh is recorded before it returns. */
+function afterClassifying(frame: RefreshFrame | undefined, operation: Operation, result: OperationResult): OperationResult | Promise<OperationResult> {
+  const late = frame?.classifyLate?.(operation);
+  return late === undefined ? result : Promise.resolve(late).then(() => result);
 }
 
 /** A returned error string is an allowlisted code; an object is normalised like a thrown error. */
