@@ -12,6 +12,8 @@ export default defineConfig({
       { find: /^nextjs-auth-otel\/next-auth$/, replacement: src('next-auth.ts') },
       { find: /^nextjs-auth-otel\/register$/, replacement: src('register.ts') },
       { find: /^nextjs-auth-otel$/, replacement: src('index.ts') },
+      // The v4 README snippets import the package by its own name; here it is installed as an alias.
+      { find: /^@auth0\/nextjs-auth0\/server$/, replacement: '@auth0/nextjs-auth0-v4/server' },
     ],
   },
   test: {

@@ -461,3 +461,57 @@ describe('onRequestError (Next ≥ 15 instrumentation.ts)', () => {
     expect(() => onRequestError(undefined, undefined, undefined)).not.toThrow();
   });
 });
+
+describe('README snippets for v4 (docs/snippets/proxy.ts, lib/auth0-v4.ts, proxy-instrumentation.ts)', () => {
+  it('the proxy.ts of the README serves logins and pages through auth0.middleware, recorded as nextjs-auth0-v4', async () => {
+    Object.assign(process.env, {
+      AUTH0_DOMAIN: 'localhost',
+      AUTH0_CLIENT_ID: app.idp.clientId,
+      AUTH0_CLIENT_SECRET: app.idp.clientSecret,
+      AUTH0_SECRET: 'readme-snippet-secret-0123456789abcdef0123456789',
+      APP_BASE_URL: app.appUrl,
+    });
+    // The snippet's `new Auth0Client()` has no customFetch: it takes the global fetch when it is
+    // constructed, which here routes https://localhost to the loopback IdP (what DNS and TLS would do).
+    const original = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      const request = new Request(input as RequestInfo, init);
+      return new URL(request.url).origin === app.idp.issuer.replace(/\/$/, '') ? app.idp.fetch(request) : original(request);
+    };
+    let snippet: typeof import('../docs/snippets/proxy.js');
+    try {
+      snippet = await import('../docs/snippets/proxy.js');
+    } finally {
+      globalThis.fetch = original;
+    }
+    expect(snippet.config.matcher).toHaveLength(1);
+    app.setHandler((request) => snippet.proxy(request) as Promise<Response>);
+    try {
+      telemetry.reset();
+      const { cookie } = await app.login('alice');
+      const page = await fetch(`${app.appUrl}/dashboard`, { headers: { cookie, 'user-agent': CHROME_UA } });
+      expect(page.status).toBe(200);
+      const handlers = spans(SPANS.handler.name).map((s) => [s.attributes['auth.handler.kind'], s.attributes['auth.outcome'], s.attributes['auth.sdk']]);
+      expect(handlers).toEqual([
+        ['login', 'redirect', 'nextjs-auth0-v4'],
+        ['callback', 'redirect', 'nextjs-auth0-v4'],
+      ]);
+      const runs = spans(SPANS.middleware.name);
+      expect(runs.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(runs.map((s) => s.attributes['auth.sdk']))).toEqual(new Set(['nextjs-auth0-v4']));
+      expect(spans(SPANS.sessionTouch.name).at(-1)!.attributes['auth.outcome']).toBe('touched');
+      expect(spans(SPANS.handler.name)[1]!.parentSpanContext?.spanId).toBe(runs[1]!.spanContext().spanId);
+    } finally {
+      app.setHandler((request) => auth0.middleware(request));
+    }
+  });
+
+  it('proxy-instrumentation.ts is the top-level instrumentation.ts plus the onRequestError export', async () => {
+    const { readFileSync } = await import('node:fs');
+    const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+    expect(read('docs/snippets/proxy-instrumentation.ts').startsWith(read('instrumentation.ts'))).toBe(true);
+    const module = await import('../docs/snippets/proxy-instrumentation.js');
+    expect(module.onRequestError).toBe(onRequestError);
+    expect(typeof module.register).toBe('function');
+  });
+});

@@ -226,6 +226,8 @@ export function instrumentAuth0V4<T extends object>(target: T, options: Auth0V4O
       // In the App Router forms the SDK writes through `cookies().set()`, which Server Components
       // silently refuse; comparing the cookie before and after shows whether a refresh landed.
       const appRouter = request === undefined ? await appRouterRequest() : undefined;
+      // Before the call, so a refresh child started during it inherits the request's class.
+      operation.classifyLate(appRouter?.headers);
       const before = appRouter && cookieFactsOfStore(appRouter.cookies as CookieStore, cookieName);
       const writesBefore = response !== undefined ? sessionWrites(response, isSessionCookie) : 0;
       let host: ExchangeHost | undefined;
@@ -235,7 +237,6 @@ export function instrumentAuth0V4<T extends object>(target: T, options: Auth0V4O
         host = hosted.host;
         result = await hosted.result;
       } catch (thrown) {
-        operation.classifyLate(appRouter?.headers);
         if (host !== undefined) {
           // Seen only through its result when no context carried the exchange to us.
           if (host.refresh === undefined && codeOf(thrown) === 'failed_to_refresh_token') host.refresh = lateRefresh(operation, request);
@@ -246,7 +247,6 @@ export function instrumentAuth0V4<T extends object>(target: T, options: Auth0V4O
       }
       const exchange = host!;
       try {
-        operation.classifyLate(appRouter?.headers);
         const tokenExpiresIn = secondsUntil(result?.expiresAt);
         const wrote =
           response !== undefined

@@ -1,0 +1,6 @@
+// lib/auth0-v4.ts: the app's one Auth0Client, instrumented in place (its methods stay bound to it).
+import { Auth0Client } from '@auth0/nextjs-auth0/server';
+import { instrumentAuth0 } from 'nextjs-auth-otel/auth0';
+
+// Configured from AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET and APP_BASE_URL.
+export const auth0 = instrumentAuth0(new Auth0Client());
