@@ -7,7 +7,7 @@
  * way it does for users. The copy is refreshed from the repository's `dist/` before each build,
  * so the apps always run the code in this repository.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -33,12 +33,23 @@ export function exampleDir(name: string): string {
   return dir;
 }
 
-function run(command: string, args: string[], cwd: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
-  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) {
-    const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-60).join('\n');
-    throw new ExampleAppError(`${what} failed (exit ${String(result.status)}):\n${output}`);
-  }
+/** Asynchronous on purpose: a test runner's worker must keep answering while a build runs for a minute. */
+function run(command: string, args: string[], cwd: string, what: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-200_000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('error', (error) => reject(new ExampleAppError(`${what} could not start: ${error.message}`)));
+    child.once('close', (code) => {
+      if (code === 0) return resolveRun();
+      const tail = output.trim().split('\n').slice(-60).join('\n');
+      reject(new ExampleAppError(`${what} failed (exit ${String(code)}):\n${tail}`));
+    });
+  });
 }
 
 function hashTree(hash: ReturnType<typeof createHash>, dir: string, base: string, skip: ReadonlySet<string>): void {
@@ -75,14 +86,14 @@ function syncPackageCopy(dir: string): void {
  * `next build` when the example or the package changed since the last build. Builds take a
  * machine-wide lock: two concurrent Next builds on a small machine slow both to a crawl.
  */
-export function prepareExample(name: string, options: PrepareOptions = {}): string {
+export async function prepareExample(name: string, options: PrepareOptions = {}): Promise<string> {
   const log = options.log ?? (() => {});
   const dir = exampleDir(name);
   const lock = join(dir, 'package-lock.json');
   const installed = join(dir, 'node_modules', '.package-lock.json');
   if (!existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) {
     log(`installing examples/${name} dependencies (npm ci)…`);
-    run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], dir, `npm ci in examples/${name}`);
+    await run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], dir, `npm ci in examples/${name}`);
   }
   syncPackageCopy(dir);
 
@@ -97,7 +108,7 @@ export function prepareExample(name: string, options: PrepareOptions = {}): stri
   }
   log(`building examples/${name} (next build)…`);
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
-  run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in examples/${name}`, env);
+  await run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in examples/${name}`, env);
   writeFileSync(stampPath, stamp);
   return dir;
 }

@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   try {
     say(`nextjs-auth-otel demo: ${args.durationSeconds} s of traffic, scenario "${args.scenario}"`);
     say('Preparing the example app (first run: npm ci + next build, about a minute)…');
-    prepareExample(EXAMPLE, { log: (line) => say(`  ${line}`) });
+    await prepareExample(EXAMPLE, { log: (line) => say(`  ${line}`) });
 
     const idp: Idp = await startIdp({ accessTokenTtl: ACCESS_TOKEN_TTL });
     cleanups.push(() => idp.stop());
