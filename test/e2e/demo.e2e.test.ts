@@ -1,0 +1,85 @@
+/**
+ * `npm run demo` as users run it (minus the package build `npm test` already did): the real IdP,
+ * the built seed-000 app, users and bots, and the verdict printed from the received telemetry.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '../../testkit/example-app.js';
+import type { DemoSummary } from '../../scripts/demo/summary.js';
+import type { Verdict } from '../../scripts/demo/verdict.js';
+
+const DEMO_TIMEOUT_MS = 300_000;
+const children = new Set<ReturnType<typeof spawn>>();
+// The demo cleans up after itself on SIGTERM; a timed-out test must not leave it running.
+afterAll(() => {
+  for (const child of children) child.kill('SIGTERM');
+});
+
+type DemoReport = { summary: DemoSummary; verdict: Verdict; requests: Record<string, number>; failures: Record<string, number> };
+
+async function runDemo(...args: string[]): Promise<{ code: number | null; stdout: string; report: DemoReport }> {
+  const json = join(mkdtempSync(join(tmpdir(), 'demo-')), 'report.json');
+  const child = spawn(join(REPOSITORY_ROOT, 'node_modules/.bin/tsx'), ['scripts/demo/main.ts', ...args, '--json', json], {
+    cwd: REPOSITORY_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stdout += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  children.delete(child);
+  if (code !== 0) throw new Error(`demo exited with ${code}:\n${stdout}`);
+  return { code, stdout, report: JSON.parse(readFileSync(json, 'utf8')) as DemoReport };
+}
+
+const cls = (s: DemoSummary, name: string) => s.classes.find((c) => c.userAgentClass === name);
+
+describe('npm run demo', () => {
+  it('healthy traffic: real users refresh in Edge middleware, monitors and bots are noise, the verdict comes from the shipped rules', async () => {
+    const { stdout, report } = await runDemo('--duration', '45', '--users', '4');
+    const { summary, verdict } = report;
+
+    const browser = cls(summary, 'browser')!;
+    expect(browser.refreshes.success).toBeGreaterThan(0);
+    expect(browser.refreshRuntimes.edge).toBeGreaterThan(0);
+    // bob's revoked refresh token
+    expect(summary.realUsers.failureCodes.invalid_grant).toBeGreaterThan(0);
+    expect(summary.realUsers.failureRatio).toBeCloseTo(summary.realUsers.failures / summary.realUsers.refreshes, 10);
+
+    expect(cls(summary, 'monitor')!.errorCodes.ERR_MISSING_SESSION).toBeGreaterThan(0);
+    expect(cls(summary, 'bot')!.errorCodes.ERR_MISSING_SESSION).toBeGreaterThan(0);
+    expect(cls(summary, 'cli')!.errorCodes.ERR_MISSING_SESSION).toBeGreaterThan(0);
+    expect(cls(summary, 'prefetch')!.middlewareRuns.pass).toBeGreaterThan(0);
+    expect(summary.noise.share).toBeGreaterThan(0.5);
+
+    // Session age grows while users browse: the median is well past the first seconds.
+    expect(summary.sessionAge.count).toBeGreaterThan(20);
+    expect(summary.sessionAge.p50).toBeGreaterThan(5);
+    expect(summary.sessionAge.p99!).toBeGreaterThanOrEqual(summary.sessionAge.p50!);
+
+    expect(verdict.evaluated).toBe(true);
+    if (verdict.evaluated) {
+      expect(verdict.rules.map((r) => r.alert)).toContain('AuthRealUserRefreshFailureBurn');
+      expect(verdict.firing.map((r) => r.alert)).not.toContain('AuthMiddlewareErrors');
+    }
+    expect(Object.keys(report.failures)).toEqual([]);
+    expect(stdout).toMatch(/Real users: \d+ token refreshes, \d+ failed/);
+    expect(stdout).toMatch(/VERDICT: on-call would/);
+    expect(summary.instrumentationErrors).toBe(0);
+  }, DEMO_TIMEOUT_MS);
+
+  it('an IdP outage halfway through pages on-call through the real-user burn-rate alert', async () => {
+    const { stdout, report } = await runDemo('--duration', '40', '--users', '4', '--scenario', 'idp-outage');
+    expect(report.summary.realUsers.failureRatio).toBeGreaterThan(0.2);
+    expect(report.verdict.evaluated).toBe(true);
+    if (report.verdict.evaluated) {
+      expect(report.verdict.firing.map((r) => r.alert)).toContain('AuthRealUserRefreshFailureBurn');
+      expect(report.verdict.pages).toBe(true);
+    }
+    expect(stdout).toContain('VERDICT: on-call would be PAGED');
+  }, DEMO_TIMEOUT_MS);
+});
