@@ -30,13 +30,16 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let appUrl = '';
 
   beforeAll(async () => {
-    prepareExample(EXAMPLE);
+    await prepareExample(EXAMPLE);
     idp = await startIdp({ accessTokenTtl: 3600 });
     otlp = await startOtlpReceiver();
     const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
+    // Next reports 127.0.0.1 as localhost in request URLs (and so in the middleware's redirect);
+    // the browser uses localhost throughout so NextAuth's cookies stay on one host.
+    appUrl = `http://localhost:${port}`;
     await idp.registerRedirectUris(appUrl);
     app = await startExample(EXAMPLE, {
       port,
@@ -79,14 +82,14 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   it('signs in through the middleware redirect and the IdP login form in Chromium', async () => {
     // Tokens that expire a second after sign-in, so the next read refreshes; refreshed ones live 2 s.
     idp.setAccessTokenTtl(1);
-    await page.goto(`${app.url}/rsc`);
+    await page.goto(`${appUrl}/rsc`);
     // Middleware (no session) → NextAuth's sign-in page → the IdP's form.
     await page.click('form[action$="/api/auth/signin/oidc"] button');
     await page.waitForSelector('input[name="username"]');
     idp.setAccessTokenTtl(2);
     await page.fill('input[name="username"]', 'alice');
     await page.fill('input[name="password"]', 'alice-password');
-    await Promise.all([page.waitForURL(`${app.url}/rsc`), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForURL(`${appUrl}/rsc`), page.click('button[type="submit"]')]);
     expect(await page.textContent('#user')).toBe('Alice Example');
     await waitForTotal('auth.handler.requests', { 'auth.handler.kind': 'callback', 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }, 1);
     await waitForTotal('auth.middleware.runs', { 'auth.outcome': 'redirect', 'auth.user_agent.class': 'browser', 'http.route': '/rsc' }, 1);
@@ -96,7 +99,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   it('refreshes through the session route, where the rotated token is stored', async () => {
     await sleep(2100);
     const before = total('auth.token.refreshes', { 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' });
-    const response = await page.goto(`${app.url}/api/auth/session`);
+    const response = await page.goto(`${appUrl}/api/auth/session`);
     const session = (await response!.json()) as { error?: string; accessTokenExpiry?: number };
     expect(session.error).toBeUndefined();
     expect(session.accessTokenExpiry).toBeGreaterThan(Date.now());
@@ -109,7 +112,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     idp.setAccessTokenTtl(3600);
     const invalidGrants = idp.tokenRequests().filter((r) => r.error === 'invalid_grant').length;
     // First render refreshes; the Server Component cannot store the rotated refresh token.
-    await page.goto(`${app.url}/rsc`);
+    await page.goto(`${appUrl}/rsc`);
     expect(await page.textContent('#error')).toBe('none');
     // Second render presents the rotated-away refresh token again.
     await page.reload();
