@@ -16,7 +16,13 @@ describe('README', () => {
 
   it('shows code samples that are the files the tests run', () => {
     const snippets = [...readme.matchAll(/<!-- snippet: (\S+) -->\n```ts\n([\s\S]*?)```/g)];
-    expect(snippets.map((m) => m[1])).toEqual(['instrumentation.ts', 'docs/snippets/middleware.ts']);
+    expect(snippets.map((m) => m[1])).toEqual([
+      'instrumentation.ts',
+      'docs/snippets/middleware.ts',
+      'docs/snippets/lib/auth0-v4.ts',
+      'docs/snippets/proxy.ts',
+      'docs/snippets/proxy-instrumentation.ts',
+    ]);
     for (const [, path, body] of snippets) expect(body).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
   });
 
