@@ -2,7 +2,10 @@
  * The ledger of refresh tokens already exchanged: bounded, salted, never exported. Driven through
  * the public surface (configureAuthTelemetry, traceTokenRefresh) with real OpenTelemetry pipelines.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { NextRequest, NextResponse } from 'next/server';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { instrumentAuth0 } from '../src/auth0.js';
+import { SCOPE } from './support/v3-login-app.js';
 import { METRICS, SPANS } from '../src/core/catalog.js';
 import { AuthTelemetryConfigError } from '../src/core/config.js';
 import { configureAuthTelemetry, engine } from '../src/core/engine.js';
@@ -133,5 +136,32 @@ describe('lost-rotation detection through the engine', () => {
     expect(() => configureAuthTelemetry({ refreshTokenLedger: { capacity: 0 } })).toThrow(AuthTelemetryConfigError);
     expect(() => configureAuthTelemetry({ refreshTokenLedger: { salt: 'short' } })).toThrow(/at least 16/);
     expect(() => configureAuthTelemetry({ refreshTokenLedger: { store: { has: () => false } as unknown as RefreshTokenLedger } })).toThrow(/has\(fingerprint\) and add/);
+  });
+});
+
+describe('nextjs-auth0 v3 getAccessToken', () => {
+  it('presents the refresh token from the session it reads: reusing a rotated one is a lost rotation', async () => {
+    configureAuthTelemetry({});
+    const env = inject('v3');
+    const sdk = await import('@auth0/nextjs-auth0');
+    const auth0 = instrumentAuth0(
+      sdk.initAuth0({ secret: env.secret, baseURL: env.appUrl, issuerBaseURL: env.issuer, clientID: env.clientId, clientSecret: env.clientSecret, authorizationParams: { scope: SCOPE } }),
+    );
+    // An access token inside v3's 60 s leeway, so every getAccessToken refreshes.
+    const { cookie } = (await (await fetch(`${env.appUrl}/__test/login?user=alice&ttl=30`)).json()) as { cookie: string };
+    const request = () => new NextRequest(`${env.appUrl}/dashboard`, { headers: { cookie, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' } });
+    const filter = { 'auth.sdk': 'nextjs-auth0-v3', 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' };
+    const before = await telemetry.count(METRICS.refreshUnpersisted.name, filter);
+
+    // The new cookie is dropped, as by a response that never reaches the browser.
+    const first = await auth0.getAccessToken(request(), NextResponse.next());
+    expect(first.accessToken).toBeTypeOf('string');
+    expect(await telemetry.count(METRICS.refreshUnpersisted.name, filter)).toBe(before);
+    const thrown = (await auth0.getAccessToken(request(), NextResponse.next()).catch((e: unknown) => e)) as { code?: string };
+    expect(thrown.code).toBe('ERR_FAILED_REFRESH_GRANT');
+    expect(await telemetry.count(METRICS.refreshUnpersisted.name, filter)).toBe(before + 1);
+    const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).at(-1)!;
+    expect(failed.attributes['auth.outcome']).toBe('failure');
+    expect(failed.events.map((e) => e.name)).toContain('auth.refresh.unpersisted');
   });
 });

@@ -86,15 +86,20 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
       const operation = startOperation('tokenGet', { sdk: SDK, request });
       let refresh: Operation | undefined;
       let refreshed: V3Session | undefined;
+      let presented: Promise<void> | undefined;
       const callArgs = args.slice();
       while (callArgs.length < optionsIndex) callArgs.push(undefined);
       callArgs[optionsIndex] = withRefreshSignals(args[optionsIndex], {
         exchangeStarting: () => {
           refresh ??= operation.child('tokenRefresh');
+          const child = refresh;
+          presented ??= presentedRefreshToken(getSession, this, request === undefined ? [] : [args[0], args[1]]).then((token) => child.presentRefreshToken(token));
         },
         exchanged: (session) => {
           refreshed = session;
-          refresh?.end({ outcome: 'success', tokenExpiresIn: secondsUntil(session?.accessTokenExpiresAt), userId: subOf(session) });
+          const end = () => refresh?.end({ outcome: 'success', tokenExpiresIn: secondsUntil(session?.accessTokenExpiresAt), userId: subOf(session) });
+          if (presented === undefined) end();
+          else void presented.then(end);
         },
       });
       // In App Router forms the cookie write goes through `cookies().set()`, which Server Components
@@ -105,6 +110,7 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
       try {
         result = await operation.run(() => getAccessToken.apply(this, callArgs));
       } catch (thrown) {
+        if (presented !== undefined) await presented;
         refresh?.end({ outcome: 'failure', error: thrown });
         operation.classifyLate(appRouter?.headers);
         operation.end({ outcome: 'error', error: thrown, sessionAge: sessionAgeFromJwe(request ? readSessionCookie(request as never, cookieName) : before?.first) });
@@ -339,6 +345,25 @@ function withRefreshSignals(
     return typeof userAfterRefresh === 'function' ? userAfterRefresh.apply(this, hookArgs) : session;
   };
   return options;
+}
+
+/**
+ * The refresh token v3 is about to exchange, for lost-rotation detection, read through the
+ * instance's own getSession on the same request. With a request object v3 serves it from its
+ * per-request cache; App Router forms decrypt the cookie once more (and, with rolling sessions,
+ * re-save it before the SDK's own write replaces it). It resolves before the exchange's network
+ * round trip, so before v3 overwrites the session's `refreshToken` in place. Never rejects.
+ */
+function presentedRefreshToken(getSession: AnyFunction | undefined, thisArg: unknown, args: unknown[]): Promise<unknown> {
+  if (getSession === undefined) return Promise.resolve(undefined);
+  try {
+    return Promise.resolve(getSession.apply(thisArg, args)).then(
+      (session: { refreshToken?: unknown } | null | undefined) => session?.refreshToken,
+      () => undefined,
+    );
+  } catch {
+    return Promise.resolve(undefined);
+  }
 }
 
 function secondsUntil(epochSeconds: unknown): number | undefined {
