@@ -22,7 +22,7 @@ describe('demo options', () => {
     expect(() => parseDemoArgs(['--durration', '60'])).toThrow(/unknown option --durration/);
     expect(() => parseDemoArgs(['--scenario', 'chaos'])).toThrow(/healthy or idp-outage/);
     expect(() => parseDemoArgs(['--users', '0'])).toThrow(DemoArgsError);
-    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 6, scenario: 'healthy', help: false });
+    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 8, scenario: 'healthy', help: false });
   });
 });
 

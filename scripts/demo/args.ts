@@ -1,7 +1,7 @@
 export const DEMO_USAGE = `Usage: npm run demo -- [options]
 
   --duration <time>       traffic duration: 150, 90s, 2m (default 150 s, at most 30 min)
-  --users <n>             real users browsing besides the one whose refresh token is revoked (default 6)
+  --users <n>             real users browsing besides the one whose refresh token is revoked (default 8)
   --scenario <name>       healthy (default) or idp-outage (every grant revoked halfway: real users fail)
   --otlp-endpoint <url>   also forward all OTLP to a Collector, e.g. http://localhost:4318
   --json <file>           write the summary and verdict as JSON
@@ -29,7 +29,7 @@ export function parseDuration(text: string): number {
 }
 
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  const args: DemoArgs = { durationSeconds: 150, users: 6, scenario: 'healthy', help: false };
+  const args: DemoArgs = { durationSeconds: 150, users: 8, scenario: 'healthy', help: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
     const value = () => {

@@ -3,6 +3,7 @@
  * Edge middleware) instrumented with this package, real users and the usual bots, and an embedded
  * OTLP receiver. Prints what the telemetry says and whether the shipped alerts would page.
  */
+import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { startIdp, startOtlpReceiver, type Idp, type OtlpReceiver } from '../../testkit/index.js';
 import { freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
@@ -36,6 +37,8 @@ async function main(): Promise<number> {
 
   const cleanups: (() => Promise<unknown>)[] = [];
   const traffic = new AbortController();
+  // Every visitor waits on the same signal between requests.
+  setMaxListeners(100, traffic.signal);
   let stopping = false;
   const cleanup = async () => {
     traffic.abort();

@@ -149,23 +149,26 @@ async function realUser(plan: TrafficPlan, index: number): Promise<void> {
 
 /**
  * Loses the refresh token at the IdP at 40 % of the run (an admin revoked it, or the grant
- * expired), keeps browsing a few pages while every refresh fails, then logs in again.
+ * expired), browses on until a refresh has failed, then logs in again, as a user who sees the
+ * app misbehave would.
  */
 async function revokedUser(plan: TrafficPlan): Promise<void> {
   const userAgent = BROWSER_USER_AGENTS[1]!;
   let client = await login(plan, 'bob', 'bob-password', userAgent);
   if (!client) return;
   const started = Date.now();
-  let revokedAtStep: number | undefined;
+  let revokedAt: number | undefined;
+  let stepsSinceRevocation = 0;
   let relogged = false;
+  const failedSinceRevocation = () =>
+    plan.idp.tokenRequests().filter((r) => r.at >= revokedAt! && r.grantType === 'refresh_token' && r.error === 'invalid_grant').length;
   await every(plan, 3000, async (step) => {
-    const elapsed = (Date.now() - started) / plan.durationMs;
-    if (revokedAtStep === undefined && elapsed >= 0.4) {
-      revokedAtStep = step;
+    if (revokedAt === undefined && (Date.now() - started) / plan.durationMs >= 0.4) {
+      revokedAt = Date.now();
       const n = await plan.idp.revokeRefreshTokens('bob');
       plan.stats.events.push(`revoked bob's refresh token at the IdP (${n} token)`);
     }
-    if (revokedAtStep !== undefined && !relogged && step >= revokedAtStep + 8) {
+    if (revokedAt !== undefined && !relogged && (failedSinceRevocation() > 0 || ++stepsSinceRevocation > 8)) {
       relogged = true;
       await plan.idp.endSessions();
       client = (await login(plan, 'bob', 'bob-password', userAgent)) ?? client;

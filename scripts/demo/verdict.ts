@@ -1,7 +1,8 @@
 /**
  * Would the shipped alert rules page on this traffic? The demo runs minutes, the rules look at
- * 5 minutes to 1 day, so the observed per-series rates are projected as steady for two hours and
- * the real rule file is evaluated by Prometheus' own rule engine (`promtool test rules`).
+ * 5 minutes to 1 day, so the observed per-series rates are projected as steady for a little more
+ * than a day (the longest window) and the real rule file is evaluated by Prometheus' own rule
+ * engine (`promtool test rules`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { piecewise, seriesFactory, type Attrs, type Series } from '../../dashboa
 import { aggregateSeries, type ReceivedMetricPoint } from '../../testkit/otlp-receiver.js';
 import { REPOSITORY_ROOT } from '../../testkit/example-app.js';
 
-export const PROJECTION_MINUTES = 120;
+export const PROJECTION_MINUTES = 26 * 60;
 const JOB = 'demo';
 
 export interface AlertRule {
@@ -111,7 +112,7 @@ export function renderVerdict(verdict: Verdict): string {
     return lines.join('\n');
   }
   lines.push(
-    `Alert rules (${verdict.rules.length} in ${PATHS.prometheusRules}, evaluated by promtool on these rates held for ${PROJECTION_MINUTES / 60} h):`,
+    `Alert rules (${verdict.rules.length} in ${PATHS.prometheusRules}, evaluated by promtool on these rates held steady for ${PROJECTION_MINUTES / 60} h):`,
   );
   for (const rule of verdict.rules) {
     const fires = verdict.firing.includes(rule);
