@@ -22,6 +22,9 @@ describe('README', () => {
       'docs/snippets/lib/auth0-v4.ts',
       'docs/snippets/proxy.ts',
       'docs/snippets/proxy-instrumentation.ts',
+      'docs/snippets/next-auth-options.ts',
+      'docs/snippets/authjs-v5-config.ts',
+      'docs/snippets/trace-token-refresh.ts',
     ]);
     for (const [, path, body] of snippets) expect(body).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
   });
