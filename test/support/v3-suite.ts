@@ -131,6 +131,25 @@ export function defineV3Suite(
       expect(await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.session.invalid_reason': 'undecryptable' })).toBeGreaterThanOrEqual(1);
     });
 
+    it('getAccessToken on a tampered cookie: ERR_MISSING_SESSION as the SDK throws it, plus an invalid session read', async () => {
+      const cookie = await login('alice', 3600);
+      const tampered = cookie.replace(/(appSession=[^.]*\.[^.]*\.[^.]*\.)(.)/, (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'));
+      telemetry.reset();
+      const thrown = await auth0.getAccessToken(request(tampered), NextResponse.next()).catch((e: unknown) => e);
+      expect((thrown as { code: string }).code).toBe('ERR_MISSING_SESSION');
+      const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
+      const [read] = telemetry.finishedSpans(SPANS.sessionRead.name);
+      expect(get!.attributes['auth.error.code']).toBe('ERR_MISSING_SESSION');
+      expect(read!.parentSpanContext?.spanId ?? (read as unknown as { parentSpanId?: string }).parentSpanId).toBe(get!.spanContext().spanId);
+      expect(read!.attributes['auth.outcome']).toBe('invalid');
+      expect(read!.attributes['auth.session.invalid_reason']).toBe('undecryptable');
+
+      // Without any cookie it stays a plain missing session: no read is invented.
+      telemetry.reset();
+      await auth0.getAccessToken(request(undefined), NextResponse.next()).catch(() => undefined);
+      expect(telemetry.finishedSpans(SPANS.sessionRead.name)).toHaveLength(0);
+    });
+
     it('the seed-000 middleware: the same request from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
       // On Edge: the README's middleware.ts itself. On Node: the same code around the initAuth0() instance.
       const readme = await (await load()).seedMiddleware?.();

@@ -113,7 +113,11 @@ export function instrumentAuth0V3<T extends object>(target: T, options: Auth0V3O
         if (presented !== undefined) await presented;
         refresh?.end({ outcome: 'failure', error: thrown });
         operation.classifyLate(appRouter?.headers);
-        operation.end({ outcome: 'error', error: thrown, sessionAge: sessionAgeFromJwe(request ? readSessionCookie(request as never, cookieName) : before?.first) });
+        const cookie = request ? readSessionCookie(request as never, cookieName) : before?.first;
+        // A session cookie was sent, yet the SDK found no session in it (tampered, rotated secret,
+        // expired): a session read that failed, which ERR_MISSING_SESSION alone would hide.
+        if (cookie !== undefined && isMissingSession(thrown)) operation.child('sessionRead').end(sessionFacts(false, cookie));
+        operation.end({ outcome: 'error', error: thrown, sessionAge: sessionAgeFromJwe(cookie) });
         throw thrown;
       }
       try {
@@ -363,6 +367,14 @@ function presentedRefreshToken(getSession: AnyFunction | undefined, thisArg: unk
     );
   } catch {
     return Promise.resolve(undefined);
+  }
+}
+
+function isMissingSession(thrown: unknown): boolean {
+  try {
+    return (thrown as { code?: unknown } | null)?.code === 'ERR_MISSING_SESSION';
+  } catch {
+    return false;
   }
 }
 
