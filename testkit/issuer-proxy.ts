@@ -38,7 +38,7 @@ function selfSignedLocalhost(): { key: Buffer; cert: Buffer } {
 
 /** Sends `req` to `target` and streams the answer back unchanged (status, every header, body). */
 function forward(req: IncomingMessage, res: ServerResponse, target: URL, extraHeaders: Record<string, string> = {}): void {
-  const headers = { ...req.headers, ...extraHeaders, host: target.host };
+  const headers: Record<string, string | string[] | undefined> = { ...req.headers, ...extraHeaders, host: target.host };
   delete headers['proxy-connection'];
   const upstream = httpRequest(
     { host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers },
