@@ -336,7 +336,7 @@ describe('nextjs-auth0 v4: silent cookie failures', () => {
       expect(read!.attributes['auth.session.age']).toBeGreaterThanOrEqual(5);
 
       // Once the JWE's exp is past the tolerance the SDK says "no session", silently.
-      await sleep(12_500);
+      await sleep(13_500);
       telemetry.reset();
       const before = await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.user_agent.class': 'browser' });
       const later = await fetch(`${app.appUrl}/dashboard`, { headers: { cookie, 'user-agent': CHROME_UA } });
