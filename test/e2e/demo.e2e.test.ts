@@ -82,4 +82,32 @@ describe('npm run demo', () => {
     }
     expect(stdout).toContain('VERDICT: on-call would be PAGED');
   }, DEMO_TIMEOUT_MS);
+
+  it('Ctrl-C stops the app, the IdP and the receiver: nothing keeps listening', async () => {
+    const child = spawn(join(REPOSITORY_ROOT, 'node_modules/.bin/tsx'), ['scripts/demo/main.ts', '--duration', '120'], {
+      cwd: REPOSITORY_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let stdout = '';
+    const progressed = new Promise<void>((resolve) =>
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (/\[\s+10 s \//.test(stdout)) resolve();
+      }),
+    );
+    await progressed;
+    const urls = [...stdout.matchAll(/(?:IdP \(oidc-provider\)|app|OTLP receiver) (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!);
+    expect(urls).toHaveLength(3);
+    for (const url of urls) expect((await fetch(url).catch(() => undefined)) !== undefined).toBe(true);
+
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    children.delete(child);
+    expect(code).toBe(130);
+    for (const url of urls) {
+      const error = await fetch(url).then(() => undefined, (e: Error) => e);
+      expect(error, `${url} still answers after Ctrl-C`).toBeInstanceOf(Error);
+    }
+  }, DEMO_TIMEOUT_MS);
 });
