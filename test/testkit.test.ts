@@ -4,6 +4,7 @@
  * parsed by the OTLP receiver.
  */
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -760,6 +761,31 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     receiver.setResponseStatus(null);
     const ok = await fetch(receiver.metricsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(ok.status).toBe(200);
+  });
+
+  it('forwards every accepted request byte for byte to a Collector, and counts forwarding failures without changing its reply', async () => {
+    const collector = await startOtlpReceiver();
+    const tee = await startOtlpReceiver({ forwardTo: collector.url + '/' });
+    try {
+      const body = gzipSync(
+        JSON.stringify({
+          resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [{ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'forwarded', kind: 1, startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }],
+        }),
+      );
+      const sent = await fetch(tee.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+      expect(sent.status).toBe(200);
+      expect(await tee.forwardStatus()).toEqual({ sent: 1, failed: 0 });
+      expect(collector.spans().map((s) => s.name)).toEqual(['forwarded']);
+      expect(collector.requests()[0]).toMatchObject({ contentEncoding: 'gzip', bytes: body.length });
+
+      collector.setResponseStatus(503);
+      const again = await fetch(tee.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+      expect(again.status).toBe(200);
+      expect(await tee.forwardStatus()).toMatchObject({ sent: 1, failed: 1, lastError: 'HTTP 503' });
+    } finally {
+      await tee.stop();
+      await collector.stop();
+    }
   });
 
   it('converts OTLP AnyValues (intValue as string or number, arrays, kvlists, bytes)', () => {
