@@ -7,7 +7,7 @@ import { countInstrumentationError, engine } from './engine.js';
 import { normalizeError } from './errors.js';
 import type { HeaderSource } from './headers.js';
 import type { MetricFacts } from './recorder.js';
-import { REQUEST_SCOPE_KEY, bindRequestScope, requestScopeOf, type RequestScope } from './request-scope.js';
+import { REQUEST_SCOPE_KEY, adoptScope, bindRequestScope, requestScopeIn, type RequestScope } from './request-scope.js';
 import { currentRuntime } from './runtime.js';
 import { VERSION } from './version.js';
 
@@ -46,9 +46,9 @@ function getTracer(): Tracer {
   return tracer;
 }
 
-function resolveScope(target: CallTarget, parent: Operation | undefined): RequestScope {
+function resolveScope(target: CallTarget, parent: Operation | undefined, parentContext: Context): RequestScope {
   if (parent !== undefined) return parent.scope;
-  const existing = requestScopeOf(target.request);
+  const existing = requestScopeIn(target.request, parentContext);
   if (existing !== undefined) return existing;
   let classification = UNCLASSIFIED;
   if (target.request !== undefined && target.request !== null) {
@@ -214,7 +214,8 @@ export class Operation {
     if (result.invalidReason !== undefined) facts.invalidReason = bounded('invalidReason', result.invalidReason);
     if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
 
-    const { recorder } = engine();
+    const current = engine();
+    const recorder = current.recorder;
     const metricAttributes = spec.counter !== undefined ? recorder.add(spec.counter as never, facts) : undefined;
     switch (this.kind) {
       case 'sessionRead':
@@ -240,13 +241,13 @@ export class Operation {
     if (result.statusCode !== undefined) span.setAttribute(ATTRIBUTES.statusCode.key, result.statusCode);
     if (oauthError !== undefined) span.setAttribute(ATTRIBUTES.oauthError.key, oauthError);
     if (causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, bounded('errorType', causeName) === 'other' ? causeName.slice(0, 64) : causeName);
-    const hasher = engine().hasher;
+    const hasher = current.hasher;
     if (hasher !== undefined && typeof result.userId === 'string') span.setAttribute(ATTRIBUTES.userHash.key, hasher.hash(result.userId));
     if (ERROR_OUTCOMES.has(result.outcome)) {
       // The status message is the bounded code, never the error's message: messages may carry user data.
       span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? result.outcome });
     }
-    const hook = engine().spanHook;
+    const hook = current.spanHook;
     if (hook !== undefined) {
       try {
         hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class });
@@ -271,7 +272,7 @@ const NOOP_SCOPE: RequestScope = { classification: UNCLASSIFIED, route: undefine
 
 function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
   try {
-    return new Operation(kind, target, resolveScope(target, parent), parentContext, startedAt);
+    return new Operation(kind, target, resolveScope(target, parent, parentContext), parentContext, startedAt);
   } catch {
     countInstrumentationError('span');
     return new Operation(kind, target, NOOP_SCOPE, trace.deleteSpan(parentContext));
@@ -284,7 +285,7 @@ export function startOperation(kind: SpanName, target: CallTarget, startedAt?: n
 
 /** Marks a request as belonging to a wrapped middleware run, so nested adapter calls reuse its class. */
 export function adoptRequestScope(request: unknown, operation: Operation): void {
-  bindRequestScope(request, operation.scope);
+  adoptScope(request, operation.scope);
 }
 
 type Interpreted = OperationResult | Promise<OperationResult>;
@@ -332,7 +333,8 @@ export function observeCall<T>(
   const operation = startOperation(kind, target);
   let returned: T;
   try {
-    returned = operation.run(() => call(operation));
+    // `context.with` passes the operation on, so no closure is made per call.
+    returned = context.with(operation.context, call, undefined, operation);
   } catch (thrown) {
     void settleSync(interpretation.error, thrown, operation);
     throw thrown;

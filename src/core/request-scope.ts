@@ -1,4 +1,4 @@
-import { context, createContextKey } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import type { Classification } from './classifier.js';
 
 export type RequestScope = Readonly<{ classification: Classification; route: string | undefined }>;
@@ -17,9 +17,19 @@ export function bindRequestScope(request: unknown, scope: RequestScope): void {
 }
 
 export function requestScopeOf(request: unknown): RequestScope | undefined {
+  return requestScopeIn(request, undefined);
+}
+
+/** As `requestScopeOf`, falling back to `active` (when the caller already holds the active context) instead of looking it up again. */
+export function requestScopeIn(request: unknown, active: Context | undefined): RequestScope | undefined {
   if (typeof request === 'object' && request !== null) {
     const scope = scopes.get(request);
     if (scope !== undefined) return scope;
   }
-  return context.active().getValue(REQUEST_SCOPE_KEY) as RequestScope | undefined;
+  return (active ?? context.active()).getValue(REQUEST_SCOPE_KEY) as RequestScope | undefined;
+}
+
+/** Binds unless the request already carries this very scope (a wrapped middleware adopting the scope it just resolved). */
+export function adoptScope(request: unknown, scope: RequestScope): void {
+  if (typeof request === 'object' && request !== null && scopes.get(request) !== scope) scopes.set(request, scope);
 }
