@@ -23,7 +23,7 @@ import {
 import { ALERT_NAMES, runbookAnchor } from '../dashboards/src/alerts.js';
 import { DEFAULT_OPTIONS, PATHS, buildAll } from '../dashboards/src/index.js';
 import { PANELS } from '../dashboards/src/panels.js';
-import { BUCKET_LABEL, PromNames } from '../dashboards/src/promql.js';
+import { BUCKET_LABEL, PromNames, type CounterMetric, type HistogramMetric } from '../dashboards/src/promql.js';
 import { PANEL_TEST_FILE, substitute } from '../dashboards/src/promtool/panels.js';
 import { REPO_ROOT, main as buildMain } from '../scripts/build-dashboards.js';
 
@@ -493,6 +493,63 @@ describe('Datadog dashboard', () => {
       for (const m of metrics) expect(DD_METRICS, `${m} in ${q}`).toContain(m);
       for (const t of tags) expect(DD_TAGS, `${t} in ${q}`).toContain(t);
     }
+  });
+});
+
+// ---- catalog coverage ---------------------------------------------------------------------------
+
+/**
+ * Metrics deliberately left off a dashboard, each with the reason. Anything the plugin emits is
+ * otherwise expected on both dashboards: a metric nobody can see is one nobody will notice failing.
+ */
+const OFF_DASHBOARD: Record<'Grafana' | 'Datadog', Partial<Record<MetricName, string>>> = { Grafana: {}, Datadog: {} };
+
+/** Catalog metrics none of the queries reads, and exemptions that have gone stale. */
+function coverageGaps(board: keyof typeof OFF_DASHBOARD, used: ReadonlySet<MetricName>) {
+  const exempt = OFF_DASHBOARD[board];
+  return {
+    missing: METRIC_KEYS.filter((m) => !used.has(m) && !exempt[m]),
+    staleExemptions: METRIC_KEYS.filter((m) => exempt[m] !== undefined && (used.has(m) || !exempt[m]!.trim())),
+  };
+}
+
+describe('every catalog metric is on both dashboards (or listed in OFF_DASHBOARD with a reason)', () => {
+  const promNames = new PromNames('otlp');
+  const metricOfSeries = new Map<string, MetricName>(
+    METRIC_KEYS.flatMap((m) =>
+      METRICS[m].kind === 'counter'
+        ? [[promNames.counter(m as CounterMetric), m] as const]
+        : (['bucket', 'sum', 'count'] as const).map((part) => [promNames.histogram(m as HistogramMetric, part), m] as const),
+    ),
+  );
+  const metricOfDatadogName = new Map(METRIC_KEYS.map((m) => [datadogMetricName(m), m]));
+  const grafanaUsed = (exprs: readonly string[]) =>
+    new Set(exprs.flatMap((e) => promqlVocabulary(e).metrics.flatMap((s) => metricOfSeries.get(s) ?? [])));
+  const datadogUsed = (queries: readonly string[]) =>
+    new Set(queries.flatMap((q) => datadogVocabulary(q).metrics.flatMap((n) => metricOfDatadogName.get(n) ?? [])));
+
+  const grafanaExprs = readJson<{ panels: GrafanaPanel[] }>(PATHS.grafanaDashboard).panels.flatMap((p) =>
+    (p.targets ?? []).map((t) => t.expr),
+  );
+  const datadogQueries = (readJson<any>(PATHS.datadogDashboard).widgets as any[])
+    .flatMap((w) => (w.definition.type === 'group' ? w.definition.widgets : [w]))
+    .flatMap((w: any) => (w.definition.requests ?? []).flatMap((r: any) => [r.q, ...(r.queries ?? []).map((q: any) => q.query)]))
+    .filter(Boolean) as string[];
+
+  it('Grafana', () => {
+    expect(coverageGaps('Grafana', grafanaUsed(grafanaExprs))).toEqual({ missing: [], staleExemptions: [] });
+  });
+
+  it('Datadog', () => {
+    expect(coverageGaps('Datadog', datadogUsed(datadogQueries))).toEqual({ missing: [], staleExemptions: [] });
+  });
+
+  it('the check is not vacuous: dropping the queries of one metric is reported', () => {
+    const dropped: CounterMetric = 'tokenRefreshes';
+    const withoutGrafana = grafanaExprs.filter((e) => !e.includes(promNames.counter(dropped)));
+    expect(coverageGaps('Grafana', grafanaUsed(withoutGrafana)).missing).toContain(dropped);
+    const withoutDatadog = datadogQueries.filter((q) => !q.includes(`:${datadogMetricName(dropped)}{`));
+    expect(coverageGaps('Datadog', datadogUsed(withoutDatadog)).missing).toContain(dropped);
   });
 });
 

@@ -184,6 +184,12 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'runs' }],
       'bars',
     ),
+    middlewareLatency: timeseriesWidget(
+      'middlewareLatency',
+      (['p50', 'p95', 'p99'] as const).map((p) => ({ name: p, query: distQuery(p, 'middlewareDuration', []) })),
+      ['p50', 'p95', 'p99'].map((p) => ({ formula: p, alias: p })),
+      'line',
+    ),
     missingSessionByClass: timeseriesWidget(
       'missingSessionByClass',
       [{ name: 'missing', query: withMissing([], [cls]) }],
@@ -224,6 +230,27 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       ['p5', 'p50', 'p95'].map((p) => ({ formula: p, alias: p })),
       'line',
     ),
+    handlerRuns: timeseriesWidget(
+      'handlerRuns',
+      [{ name: 'runs', query: countQuery('handlerRequests', [], [datadogTag('handlerKind'), outcome]) }],
+      [{ formula: 'runs' }],
+      'bars',
+    ),
+    handlerErrors: timeseriesWidget(
+      'handlerErrors',
+      [
+        {
+          name: 'errors',
+          query: countQuery(
+            'handlerRequests',
+            [browser, tag('outcome', V.handlerError)],
+            [datadogTag('handlerKind'), code, datadogTag('errorType')],
+          ),
+        },
+      ],
+      [{ formula: 'errors' }],
+      'bars',
+    ),
     perRoute: {
       definition: {
         type: 'query_table',
@@ -254,6 +281,12 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
         ],
       },
     },
+    instrumentationErrors: timeseriesWidget(
+      'instrumentationErrors',
+      [{ name: 'errors', query: countQuery('instrumentationErrors', [], [datadogTag('stage')]) }],
+      [{ formula: 'errors' }],
+      'bars',
+    ),
   };
 }
 

@@ -60,6 +60,8 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
   const M = P.counter('middlewareRuns');
   const S = P.counter('sessionReads');
   const U = P.counter('refreshUnpersisted');
+  const H = P.counter('handlerRequests');
+  const kindL = label('handlerKind');
   const failure = eq(outcomeL, V.refreshFailure);
   const success = eq(outcomeL, V.refreshSuccess);
   const missingSession = re(codeL, V.missingSessionCodes);
@@ -159,6 +161,14 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       width: 12,
       queries: [ts('A', sumBy([outcomeL, classL], rate(M, [])), `{{${outcomeL}}} / {{${classL}}}`)],
     },
+    middlewareLatency: {
+      type: 'timeseries',
+      unit: 's',
+      width: 12,
+      queries: [0.5, 0.95, 0.99].map((q, i) =>
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('middlewareDuration', 'bucket'), []), `p${Math.round(q * 100)}`),
+      ),
+    },
     missingSessionByClass: {
       type: 'timeseries',
       unit: 'reqps',
@@ -183,7 +193,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       type: 'timeseries',
       unit: 'reqps',
       stacked: true,
-      width: 24,
+      width: 12,
       queries: [
         ts(
           'A',
@@ -217,6 +227,27 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
         ),
       ),
     },
+    handlerRuns: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 12,
+      queries: [ts('A', sumBy([kindL, outcomeL], rate(H, [])), `{{${kindL}}}: {{${outcomeL}}}`)],
+    },
+    handlerErrors: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 12,
+      queries: [
+        ts(
+          'A',
+          // error.type as well: nextjs-auth0 v4 answers callback failures with a 5xx response, which carries no code.
+          sumBy([kindL, codeL, label('errorType')], rate(H, [browser, eq(outcomeL, V.handlerError)])),
+          `{{${kindL}}}: {{${codeL}}} {{${label('errorType')}}}`,
+        ),
+      ],
+    },
     perRoute: {
       type: 'table',
       unit: 'short',
@@ -226,6 +257,15 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
         instant('B', byRoute(increase(R, [browser, hasRoute, failure])), 'refresh failures', 'table'),
         instant('C', byRoute(increase(M, [browser, hasRoute, eq(outcomeL, V.middlewareError)])), 'middleware errors', 'table'),
         instant('D', byRoute(increase(T, [browser, hasRoute, missingSession])), 'missing session', 'table'),
+      ],
+    },
+    instrumentationErrors: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 24,
+      queries: [
+        ts('A', sumBy([label('stage')], rate(P.counter('instrumentationErrors'), [])), `{{${label('stage')}}}`),
       ],
     },
   };

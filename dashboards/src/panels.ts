@@ -61,6 +61,13 @@ export const PANELS = {
     title: 'Middleware runs by outcome and class',
     description: 'middleware.ts / proxy.ts runs per second by outcome (pass, redirect, unauthorized, error) and user-agent class.',
   },
+  middlewareLatency: {
+    title: 'Middleware latency p50 / p95 / p99',
+    description:
+      'Duration of middleware.ts / proxy.ts runs, which every request the matcher selects waits for. If p95 climbs together ' +
+      'with Refresh latency, the middleware is waiting on the IdP (nextjs-auth0 v4 also serves its login and callback routes ' +
+      "there); if it climbs alone, look at the app's own middleware code.",
+  },
   missingSessionByClass: {
     title: 'ERR_MISSING_SESSION / missing_session by class',
     description:
@@ -89,11 +96,35 @@ export const PANELS = {
     description:
       'Time left before the access token handed out expires: p5 / p50 / p95. Negative values: expired tokens were handed out.',
   },
+  handlerRuns: {
+    title: 'Auth route handlers by kind and outcome',
+    description:
+      'Login, callback, logout, profile, access-token, … handler runs per second by outcome (success, redirect, error), all ' +
+      'user-agent classes. A band of callback errors means people come back from the IdP and are not logged in: the next ' +
+      'panel shows which error, for real users only.',
+  },
+  handlerErrors: {
+    title: 'Auth route handler errors by code (real users)',
+    description:
+      'Browser-class handler errors per second by handler, error code and error type; bots replaying stale callback URLs are ' +
+      'left out. Callback errors after a deploy or an IdP change: check the callback URL, the client secret and the cookie ' +
+      'domain / SameSite, then the IdP logs (Auth0: feacft). nextjs-auth0 v3 reports them as ERR_CALLBACK_HANDLER_FAILURE (the ' +
+      'cause, e.g. MissingStateCookieError, is on the auth.handler span), Auth.js as CallbackRouteError or OAUTH_CALLBACK_ERROR, ' +
+      'nextjs-auth0 v4 as a 500 without a code. missing_session on profile or access-token: a logged-out visitor.',
+  },
   perRoute: {
     title: 'Per route (real users)',
     description:
       'Refresh attempts and failures, middleware errors and missing-session errors by http.route, for requests where the app ' +
       'supplied a route template.',
+  },
+  instrumentationErrors: {
+    title: 'nextjs-auth-otel telemetry failures by stage',
+    description:
+      'Telemetry failures the plugin swallowed so that the app never saw them, per second by stage; normally empty. export: the ' +
+      'exporter cannot deliver (Collector down, wrong endpoint or credentials) and the other panels miss data. hook: your ' +
+      'spanHook throws. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
+      'with the SDK versions. A total export outage hides this counter too, as a gap in every panel.',
   },
 } as const satisfies Record<string, PanelMeta>;
 
@@ -107,9 +138,19 @@ export const ROWS: readonly RowMeta[] = [
   },
   {
     title: 'Middleware and sessions',
-    panels: ['middlewareRuns', 'missingSessionByClass', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry', 'requestErrors'],
+    panels: [
+      'middlewareRuns',
+      'middlewareLatency',
+      'missingSessionByClass',
+      'requestErrors',
+      'invalidCookies',
+      'sessionAge',
+      'tokenTimeToExpiry',
+    ],
   },
+  { title: 'Login, callback and logout handlers', panels: ['handlerRuns', 'handlerErrors'] },
   { title: 'Routes', panels: ['perRoute'] },
+  { title: 'Plugin health', panels: ['instrumentationErrors'] },
 ];
 
 export const DASHBOARD_TITLE = 'Next.js auth: real users vs noise';

@@ -5,6 +5,7 @@
 import {
   ERROR_CODES,
   ERROR_TYPES,
+  HANDLER_OUTCOMES,
   METRICS,
   MIDDLEWARE_OUTCOMES,
   REFRESH_OUTCOMES,
@@ -49,6 +50,7 @@ export const V = {
   refreshFailure: value(REFRESH_OUTCOMES, 'failure'),
   tokenError: value(TOKEN_REQUEST_OUTCOMES, 'error'),
   middlewareError: value(MIDDLEWARE_OUTCOMES, 'error'),
+  handlerError: value(HANDLER_OUTCOMES, 'error'),
   sessionFound: value(SESSION_READ_OUTCOMES, 'found'),
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
   /** seed 000: the "no session" codes of nextjs-auth0 v3 and v4. */

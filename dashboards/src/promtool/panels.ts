@@ -9,6 +9,9 @@
 import {
   ERROR_CODES,
   ERROR_TYPES,
+  HANDLER_KINDS,
+  HANDLER_OUTCOMES,
+  INSTRUMENTATION_STAGES,
   INVALID_COOKIE_REASONS,
   METRICS,
   MIDDLEWARE_OUTCOMES,
@@ -74,6 +77,17 @@ const C = {
   proxy: value(ROUTE_TYPES, 'proxy'),
   jwtExpiredCode: value(ERROR_CODES, 'ERR_JWT_EXPIRED'),
   failedToRefresh: value(ERROR_CODES, 'failed_to_refresh_token'),
+  login: value(HANDLER_KINDS, 'login'),
+  callback: value(HANDLER_KINDS, 'callback'),
+  logout: value(HANDLER_KINDS, 'logout'),
+  profile: value(HANDLER_KINDS, 'profile'),
+  accessToken: value(HANDLER_KINDS, 'access-token'),
+  handlerSuccess: value(HANDLER_OUTCOMES, 'success'),
+  handlerRedirect: value(HANDLER_OUTCOMES, 'redirect'),
+  handlerError: value(HANDLER_OUTCOMES, 'error'),
+  http500: value(ERROR_TYPES, '500'),
+  exportStage: value(INSTRUMENTATION_STAGES, 'export'),
+  hookStage: value(INSTRUMENTATION_STAGES, 'hook'),
 };
 const DASH = '/dashboard';
 const ORDERS = '/orders';
@@ -84,6 +98,8 @@ const REFRESH_DURATION_MONITOR = [0, 0, 0, 0, 10, 8, 2, 0, 0, 0, 0, 0];
 const SESSION_AGE_BROWSER = [2, 3, 5, 8, 10, 6, 4, 3, 2, 2, 1, 1, 1, 1, 1, 0];
 const SESSION_AGE_MONITOR = [30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const TOKEN_LIFETIME_BROWSER = [0, 0, 1, 1, 2, 4, 4, 8, 10, 10, 20, 0, 0, 0];
+const MIDDLEWARE_DURATION_BROWSER = [0, 40, 200, 240, 90, 16, 8, 4, 2, 0, 0, 0, 0, 0];
+const MIDDLEWARE_DURATION_MONITOR = [0, 60, 50, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.yaml'): string {
   const names = new PromNames(o.naming);
@@ -134,12 +150,29 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.failedToRefresh, errorType: 'AccessTokenError', routeType: C.render }, 4);
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 2);
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 1);
+  // Auth route handlers (nextjs-auth0 v4): a working login flow; callbacks failing for a few real
+  // users and for a bot replaying a stale callback URL (v4 answers both with a code-less 500);
+  // logged-out visitors on access-token (401 with its JSON code) and on profile (401, no code at all).
+  const v4 = { sdk: 'nextjs-auth0-v4', runtime: 'nodejs' } as const;
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.login, outcome: C.handlerRedirect }, 30);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.callback, outcome: C.handlerRedirect }, 24);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.callback, outcome: C.handlerError, errorType: C.http500 }, 2);
+  counter('handlerRequests', { ...v4, userAgentClass: C.bot, syntheticType: 'bot', handlerKind: C.callback, outcome: C.handlerError, errorType: C.http500 }, 6);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.logout, outcome: C.handlerRedirect }, 5);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.profile, outcome: C.handlerSuccess }, 60);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.profile, outcome: C.handlerError }, 1);
+  counter('handlerRequests', { ...v4, userAgentClass: C.browser, handlerKind: C.accessToken, outcome: C.handlerError, errorCode: C.missingSession }, 3);
+  // Swallowed telemetry failures carry only the stage, not the SDK/runtime defaults of the other series.
+  counter('instrumentationErrors', { sdk: undefined, runtime: undefined, stage: C.exportStage }, 4);
+  counter('instrumentationErrors', { sdk: undefined, runtime: undefined, stage: C.hookStage }, 1);
   // Histograms.
   series.push(...S.histogram('tokenRefreshDuration', { userAgentClass: C.browser, outcome: C.success }, REFRESH_DURATION_BROWSER, T));
   series.push(...S.histogram('tokenRefreshDuration', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure }, REFRESH_DURATION_MONITOR, T));
   series.push(...S.histogram('sessionAge', { userAgentClass: C.browser, outcome: C.found }, SESSION_AGE_BROWSER, T));
   series.push(...S.histogram('sessionAge', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.found }, SESSION_AGE_MONITOR, T));
   series.push(...S.histogram('tokenRemainingLifetime', { userAgentClass: C.browser, outcome: C.cached }, TOKEN_LIFETIME_BROWSER, T));
+  series.push(...S.histogram('middlewareDuration', { userAgentClass: C.browser, outcome: C.pass }, MIDDLEWARE_DURATION_BROWSER, T));
+  series.push(...S.histogram('middlewareDuration', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.pass }, MIDDLEWARE_DURATION_MONITOR, T));
 
   // ---- what each panel must show -------------------------------------------------------------
   const perSec = (perMinute: number) => perMinute / 60;
@@ -148,11 +181,16 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     Object.fromEntries(Object.entries(attrs).map(([k, v]) => [label(k as AttributeName), v!]));
   const one = (v: number) => [{ labels: {}, value: v }];
   const sumBuckets = (...sets: number[][]) => sets[0]!.map((_, i) => sets.reduce((s, set) => s + set[i]!, 0));
-  const quantiles = (metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime', perBucket: number[], qs: number[]) => {
+  const quantiles = (metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime' | 'middlewareDuration', perBucket: number[], qs: number[]) => {
     const cum = cumulativeBuckets(METRICS[metric].buckets, perBucket);
     return qs.map((q) => one(bucketQuantile(q, cum)));
   };
   const durations = quantiles('tokenRefreshDuration', sumBuckets(REFRESH_DURATION_BROWSER, REFRESH_DURATION_MONITOR), [0.5, 0.95, 0.99]);
+  const middlewareDurations = quantiles(
+    'middlewareDuration',
+    sumBuckets(MIDDLEWARE_DURATION_BROWSER, MIDDLEWARE_DURATION_MONITOR),
+    [0.5, 0.95, 0.99],
+  );
   const lifetimes = quantiles('tokenRemainingLifetime', TOKEN_LIFETIME_BROWSER, [0.05, 0.5, 0.95]);
   const sessionAgeBuckets = cumulativeBuckets(METRICS.sessionAge.buckets, SESSION_AGE_BROWSER).map((b) => ({
     labels: { [BUCKET_LABEL]: leValue(b.le) },
@@ -195,6 +233,7 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
         { labels: L({ outcome: C.pass, userAgentClass: C.prefetch }), value: perSec(16) },
       ],
     ],
+    middlewareLatency: middlewareDurations,
     missingSessionByClass: [
       [
         { labels: L({ userAgentClass: C.browser }), value: perSec(4) },
@@ -214,6 +253,30 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
       [
         { labels: L({ routeType: C.render, errorCode: C.failedToRefresh }), value: perSec(4) },
         { labels: L({ routeType: C.proxy, errorCode: C.jwtExpiredCode }), value: perSec(3) },
+      ],
+    ],
+    handlerRuns: [
+      [
+        { labels: L({ handlerKind: C.login, outcome: C.handlerRedirect }), value: perSec(30) },
+        { labels: L({ handlerKind: C.callback, outcome: C.handlerRedirect }), value: perSec(24) },
+        { labels: L({ handlerKind: C.callback, outcome: C.handlerError }), value: perSec(2 + 6) },
+        { labels: L({ handlerKind: C.logout, outcome: C.handlerRedirect }), value: perSec(5) },
+        { labels: L({ handlerKind: C.profile, outcome: C.handlerSuccess }), value: perSec(60) },
+        { labels: L({ handlerKind: C.profile, outcome: C.handlerError }), value: perSec(1) },
+        { labels: L({ handlerKind: C.accessToken, outcome: C.handlerError }), value: perSec(3) },
+      ],
+    ],
+    handlerErrors: [
+      [
+        { labels: L({ handlerKind: C.callback, errorType: C.http500 }), value: perSec(2) },
+        { labels: L({ handlerKind: C.profile }), value: perSec(1) },
+        { labels: L({ handlerKind: C.accessToken, errorCode: C.missingSession }), value: perSec(3) },
+      ],
+    ],
+    instrumentationErrors: [
+      [
+        { labels: L({ stage: C.exportStage }), value: perSec(4) },
+        { labels: L({ stage: C.hookStage }), value: perSec(1) },
       ],
     ],
     sessionAge: [sessionAgeBuckets],
