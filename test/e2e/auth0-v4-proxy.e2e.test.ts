@@ -39,7 +39,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   let issuerProxy: IssuerProxy;
 
   beforeAll(async () => {
-    prepareExample(EXAMPLE);
+    await prepareExample(EXAMPLE);
     idp = await startIdp({ issuer: 'https://localhost', accessTokenTtl: TTL_LONG });
     otlp = await startOtlpReceiver();
     issuerProxy = await startIssuerProxy(idp);
