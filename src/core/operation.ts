@@ -65,6 +65,30 @@ function resolveScope(target: CallTarget, parent: Operation | undefined, parentC
 }
 
 /**
+ * An operation's context: its span set through the API, and the request scope answered directly.
+ * A second `setValue` would copy the parent's whole value map again on every call; contexts
+ * derived from this one (a nested span) get both values through an ordinary API context.
+ */
+class OperationContext implements Context {
+  constructor(
+    private readonly withSpan: Context,
+    private readonly scope: RequestScope,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === REQUEST_SCOPE_KEY ? this.scope : this.withSpan.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.withSpan.setValue(REQUEST_SCOPE_KEY, this.scope).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.withSpan.setValue(REQUEST_SCOPE_KEY, this.scope).deleteValue(key);
+  }
+}
+
+/**
  * One instrumented SDK call: a span (a child of whatever span is active, e.g. Next's request
  * span) plus the counter and histogram the catalog assigns to its kind. Every method swallows
  * and counts its own failures; the app's control flow never depends on telemetry.
@@ -94,7 +118,7 @@ export class Operation {
 
   /** The context with this operation's span and request scope; built on first use. */
   get context(): Context {
-    this.spanContext ??= trace.setSpan(this.parentContext, this.span).setValue(REQUEST_SCOPE_KEY, this.scope);
+    this.spanContext ??= new OperationContext(trace.setSpan(this.parentContext, this.span), this.scope);
     return this.spanContext;
   }
 
