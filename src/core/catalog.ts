@@ -111,8 +111,8 @@ export const ERROR_CODES = [
   'ERR_JWT_CLAIM_VALIDATION_FAILED',
 ] as const;
 
-/** Low-cardinality `error.type` values (semconv): error class names and HTTP 5xx statuses. */
-export const ERROR_TYPES = [
+/** Error classes that only auth SDKs (and the JOSE cookie layer under them) throw. */
+export const AUTH_ERROR_TYPES = [
   'AccessTokenError',
   'HandlerError',
   'CallbackHandlerError',
@@ -127,6 +127,11 @@ export const ERROR_TYPES = [
   'JWTExpired',
   'JWEDecryptionFailed',
   'JWEInvalid',
+] as const;
+
+/** Low-cardinality `error.type` values (semconv): error class names and HTTP 5xx statuses. */
+export const ERROR_TYPES = [
+  ...AUTH_ERROR_TYPES,
   'TypeError',
   'RangeError',
   'SyntaxError',

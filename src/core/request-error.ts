@@ -6,7 +6,7 @@
  * else is left to the app's own error reporting.
  */
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, OTHER, SPANS, type AuthSdk } from './catalog.js';
+import { ATTRIBUTES, AUTH_ERROR_TYPES, INSTRUMENTATION_SCOPE, OTHER, SPANS, type AuthSdk } from './catalog.js';
 import { bounded } from './bounded.js';
 import { syntheticTypeOf, type Classification } from './classifier.js';
 import { countInstrumentationError, engine } from './engine.js';
@@ -27,23 +27,7 @@ export type RequestErrorContext = Readonly<{
   revalidateReason?: string;
 }>;
 
-/** Error classes that only auth SDKs (and the JOSE cookie layer under them) throw. */
-const AUTH_ERROR_TYPES = new Set([
-  'AccessTokenError',
-  'HandlerError',
-  'CallbackHandlerError',
-  'LoginHandlerError',
-  'LogoutHandlerError',
-  'ProfileHandlerError',
-  'IdentityProviderError',
-  'AccessTokenForConnectionError',
-  'OAuth2Error',
-  'SdkError',
-  'AuthError',
-  'JWTExpired',
-  'JWEDecryptionFailed',
-  'JWEInvalid',
-]);
+const AUTH_ERROR_TYPE_SET: ReadonlySet<string> = new Set(AUTH_ERROR_TYPES);
 
 const V4_CODES = new Set([
   'missing_session',
@@ -75,7 +59,7 @@ function authErrorOf(error: unknown): NormalizedError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 3 && typeof current === 'object' && current !== null; depth++) {
     const normalized = normalizeError(current);
-    if (normalized.code !== OTHER || AUTH_ERROR_TYPES.has(normalized.type)) return normalized;
+    if (normalized.code !== OTHER || AUTH_ERROR_TYPE_SET.has(normalized.type)) return normalized;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
