@@ -43,6 +43,23 @@ export const ROUTE_TYPES = ['render', 'route', 'action', 'middleware', 'proxy'] 
 /** Why a session cookie that was present could not be read; inferred without the secret. */
 export const INVALID_COOKIE_REASONS = ['expired', 'malformed', 'undecryptable', 'unknown'] as const;
 
+/** The error codes @auth0/nextjs-auth0 v4 itself defines (`AccessTokenError`, `SdkError` subclasses). */
+export const NEXTJS_AUTH0_V4_ERROR_CODES = [
+  'missing_session',
+  'missing_refresh_token',
+  'failed_to_refresh_token',
+  'session_expired',
+  'failed_to_exchange_refresh_token',
+  'discovery_error',
+  'missing_state',
+  'invalid_state',
+  'invalid_configuration',
+  'authorization_error',
+  'authorization_code_grant_request_error',
+  'authorization_code_grant_error',
+  'backchannel_logout_error',
+] as const;
+
 /**
  * Error codes recorded verbatim in `auth.error.code`; everything else becomes `other`.
  * SDK codes, OAuth 2.0 / OIDC error responses (RFC 6749 §5.2, OIDC Core §3.1.2.6) and the
@@ -62,19 +79,7 @@ export const ERROR_CODES = [
   'ERR_LOGOUT_HANDLER_FAILURE',
   'ERR_PROFILE_HANDLER_FAILURE',
   // @auth0/nextjs-auth0 v4
-  'missing_session',
-  'missing_refresh_token',
-  'failed_to_refresh_token',
-  'session_expired',
-  'failed_to_exchange_refresh_token',
-  'discovery_error',
-  'missing_state',
-  'invalid_state',
-  'invalid_configuration',
-  'authorization_error',
-  'authorization_code_grant_request_error',
-  'authorization_code_grant_error',
-  'backchannel_logout_error',
+  ...NEXTJS_AUTH0_V4_ERROR_CODES,
   'unknown_error',
   // OAuth 2.0 / OpenID Connect token and authorization endpoint errors
   'invalid_grant',

@@ -6,7 +6,7 @@
  * else is left to the app's own error reporting.
  */
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { ATTRIBUTES, AUTH_ERROR_TYPES, INSTRUMENTATION_SCOPE, OTHER, SPANS, type AuthSdk } from './catalog.js';
+import { ATTRIBUTES, AUTH_ERROR_TYPES, INSTRUMENTATION_SCOPE, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, SPANS, type AuthSdk } from './catalog.js';
 import { bounded } from './bounded.js';
 import { syntheticTypeOf, type Classification } from './classifier.js';
 import { countInstrumentationError, engine } from './engine.js';
@@ -29,21 +29,7 @@ export type RequestErrorContext = Readonly<{
 
 const AUTH_ERROR_TYPE_SET: ReadonlySet<string> = new Set(AUTH_ERROR_TYPES);
 
-const V4_CODES = new Set([
-  'missing_session',
-  'missing_refresh_token',
-  'failed_to_refresh_token',
-  'session_expired',
-  'failed_to_exchange_refresh_token',
-  'discovery_error',
-  'missing_state',
-  'invalid_state',
-  'invalid_configuration',
-  'authorization_error',
-  'authorization_code_grant_request_error',
-  'authorization_code_grant_error',
-  'backchannel_logout_error',
-]);
+const V4_CODES: ReadonlySet<string> = new Set(NEXTJS_AUTH0_V4_ERROR_CODES);
 
 function sdkOf(error: NormalizedError): AuthSdk {
   const { code, type } = error;
