@@ -91,6 +91,39 @@ export function defineV3Suite(
       expect(durations.reduce((n, p) => n + (typeof p.value === 'number' ? 0 : p.value.count), 0)).toBeGreaterThanOrEqual(1);
     });
 
+    it("the caller's access-token options reach the SDK unchanged: refresh, authorizationParams, afterRefresh and its result", async () => {
+      const cookie = await login('alice', 3600); // far from expiry: only `refresh: true` makes the SDK refresh
+      telemetry.reset();
+      // An empty params object that notes when the exchange reads it, so we know it is the caller's object that arrived.
+      let paramsEnumerated = false;
+      const authorizationParams = new Proxy({}, {
+        ownKeys: (target) => {
+          paramsEnumerated = true;
+          return Reflect.ownKeys(target);
+        },
+      });
+      const hookCalls: unknown[][] = [];
+      const response = NextResponse.next();
+      const token = await auth0.getAccessToken(request(cookie), response, {
+        refresh: true,
+        authorizationParams,
+        afterRefresh: (...hookArgs: unknown[]) => {
+          hookCalls.push(hookArgs);
+          const session = hookArgs[hookArgs.length - 1] as { user: Record<string, unknown> };
+          return { ...session, user: { ...session.user, marker: 'from-after-refresh' } };
+        },
+      });
+      expect(token.accessToken).toBeTypeOf('string');
+      expect(paramsEnumerated).toBe(true);
+      expect(hookCalls).toHaveLength(1);
+      const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+      expect(refresh!.attributes['auth.outcome']).toBe('success');
+      // The session the caller's hook returned is the one the SDK saved.
+      const saved = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const session = await auth0.getSession(request(saved), NextResponse.next());
+      expect(session.user.marker).toBe('from-after-refresh');
+    });
+
     it('a refresh token revoked at the IdP: ERR_FAILED_REFRESH_GRANT from the SDK, invalid_grant on the refresh', async () => {
       const cookie = await login('bob', 30);
       await fetch(`${env.appUrl}/__test/revoke?user=bob`);
