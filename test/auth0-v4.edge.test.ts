@@ -17,7 +17,8 @@
  * Edge compiler. For v4 that picks the same files: its dependencies (jose 6, oauth4webapi 3) ship a
  * single WebCrypto/fetch build with no Node variant. A Next 15.5 production build with the default
  * Edge `middleware.ts` also logs in with v4 (checked by hand with examples/auth0-v4-next15-middleware
- * without `runtime: 'nodejs'`: its e2e test then fails only on `auth.runtime=edge`).
+ * without `runtime: 'nodejs'`: the Chromium login succeeds, and its e2e test fails on the runtime
+ * checks, `auth.runtime=edge` and the build manifest).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context } from '@opentelemetry/api';
