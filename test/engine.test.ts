@@ -216,6 +216,21 @@ describe('withAuthTelemetry', () => {
     expect(token!.parentSpanContext?.spanId).toBe(middleware!.spanContext().spanId);
   });
 
+  it("names the middleware after the first instrumented SDK it calls, unless the app named one; a middleware calling none is custom", async () => {
+    telemetry.reset();
+    const call = (request: Request, sdk: 'nextjs-auth0-v4' | 'next-auth-v4') =>
+      observeCall('sessionRead', { sdk, request }, async () => null, { result: () => ({ outcome: 'missing' }), error: () => ({ outcome: 'error' }) });
+    const request = () => new Request('https://app.example/', { headers: { 'user-agent': CHROME } });
+    await withAuthTelemetry(async (r: Request) => {
+      await call(r, 'nextjs-auth0-v4');
+      await call(r, 'next-auth-v4');
+    })(request());
+    await withAuthTelemetry(async (r: Request) => call(r, 'nextjs-auth0-v4'), { sdk: 'authjs-v5' })(request());
+    await withAuthTelemetry(async () => undefined)(request());
+    const sdks = telemetry.finishedSpans(SPANS.middleware.name).map((span) => span.attributes['auth.sdk']);
+    expect(sdks).toEqual(['nextjs-auth0-v4', 'authjs-v5', 'custom']);
+  });
+
   it('rejects a non-function with a clear TypeError', () => {
     expect(() => withAuthTelemetry(undefined as never)).toThrow(/expects the middleware function/);
   });

@@ -1,11 +1,14 @@
 import { ATTRIBUTES, type AuthSdk } from './catalog.js';
 import { adoptRequestScope, observeCall, type Operation, type OperationResult } from './operation.js';
-import { requestScopeOf } from './request-scope.js';
+import { boundRequestScope } from './request-scope.js';
 import { countInstrumentationError, engine } from './engine.js';
 import { setCookiesOf } from './headers.js';
 
 export type MiddlewareTelemetryOptions = {
-  /** `auth.sdk` on middleware metrics; `custom` unless an adapter knows better. */
+  /**
+   * `auth.sdk` on middleware metrics. Without it, the first instrumented SDK the middleware
+   * calls names it, and a middleware that calls none is `custom`.
+   */
   sdk?: AuthSdk;
   /** A route template for `http.route`, or a function deriving one from the request. Never a raw path. */
   route?: string | ((request: unknown) => string | undefined);
@@ -48,12 +51,11 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
       { sdk, request, route },
       (operation) => {
         adoptRequestScope(request, operation);
-        if (typeof request === 'object' && request !== null) middlewareRequests.add(request);
         return middleware.call(this, request, ...rest);
       },
       {
         result: (response, operation) => {
-          checkSessionCookies(request, response, operation);
+          checkSessionCookies(response, operation);
           return middlewareResult(response);
         },
         error: (thrown) => ({ outcome: 'error', error: thrown }),
@@ -65,8 +67,6 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
   Object.defineProperty(wrapped, 'name', { value: middleware.name || 'middleware' });
   return wrapped as unknown as M & ((request: any, ...rest: any[]) => ReturnType<M>);
 }
-
-const middlewareRequests = new WeakSet<object>();
 
 /** On Edge, exports after the run through `event.waitUntil()`, so a frozen isolate still delivers. */
 function scheduleFlush(event: unknown, returned: unknown): void {
@@ -85,15 +85,8 @@ function scheduleFlush(event: unknown, returned: unknown): void {
 }
 
 export function isInsideMiddleware(request: unknown): boolean {
-  return typeof request === 'object' && request !== null && middlewareRequests.has(request) && requestScopeOf(request) !== undefined;
+  return boundRequestScope(request) !== undefined;
 }
-
-/**
- * Session cookies an SDK wrote during a middleware run, by request: name to whether the last
- * write set (not cleared) it. Adapters report them; the wrapper compares them with the response
- * the middleware finally returned.
- */
-const sessionCookieWrites = new WeakMap<object, Map<string, boolean>>();
 
 function cookieName(setCookie: string): string {
   const eq = setCookie.indexOf('=');
@@ -116,17 +109,14 @@ function storesValue(setCookie: string): boolean {
  * cookies it sets must reach the browser. Reads headers only; the response is never changed.
  */
 export function expectSessionCookies(request: unknown, sdkResponse: unknown, isSessionCookie: (name: string) => boolean): void {
-  if (typeof request !== 'object' || request === null || !middlewareRequests.has(request)) return;
+  const scope = boundRequestScope(request);
+  if (scope === undefined) return;
   try {
-    let writes = sessionCookieWrites.get(request);
     for (const setCookie of setCookiesOf(sdkResponse)) {
       const name = cookieName(setCookie);
       if (name === '' || !isSessionCookie(name)) continue;
-      if (writes === undefined) {
-        writes = new Map();
-        sessionCookieWrites.set(request, writes);
-      }
-      writes.set(name, storesValue(setCookie));
+      scope.sessionCookieWrites ??= new Map();
+      scope.sessionCookieWrites.set(name, storesValue(setCookie));
     }
   } catch {
     countInstrumentationError('cookie');
@@ -138,11 +128,10 @@ export function expectSessionCookies(request: unknown, sdkResponse: unknown, isS
  * `headers.set('set-cookie', …)` merge) loses the session cookie the SDK just rolled or refreshed,
  * and the user keeps sending a stale one.
  */
-function checkSessionCookies(request: unknown, response: unknown, operation: Operation): void {
-  if (typeof request !== 'object' || request === null) return;
-  const writes = sessionCookieWrites.get(request);
+function checkSessionCookies(response: unknown, operation: Operation): void {
+  const writes = operation.scope.sessionCookieWrites;
   if (writes === undefined) return;
-  sessionCookieWrites.delete(request);
+  operation.scope.sessionCookieWrites = undefined;
   try {
     const kept = new Set<string>();
     for (const setCookie of setCookiesOf(response)) if (storesValue(setCookie)) kept.add(cookieName(setCookie));

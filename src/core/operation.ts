@@ -49,7 +49,10 @@ function getTracer(): Tracer {
 function resolveScope(target: CallTarget, parent: Operation | undefined, parentContext: Context): RequestScope {
   if (parent !== undefined) return parent.scope;
   const existing = requestScopeIn(target.request, parentContext);
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    if (target.sdk !== 'custom') existing.observedSdk ??= target.sdk;
+    return existing;
+  }
   let classification = UNCLASSIFIED;
   if (target.request !== undefined && target.request !== null) {
     try {
@@ -154,8 +157,10 @@ export class Operation {
   /** The metric attribute values common to every recording of this operation. */
   facts(outcome: string): MetricFacts {
     const cls = this.scope.classification.class;
+    // Only the middleware run adopts the SDK it called; other calls keep the SDK their adapter names.
+    const sdk = this.kind === 'middleware' && this.target.sdk === 'custom' ? (this.scope.observedSdk ?? 'custom') : this.target.sdk;
     return {
-      sdk: bounded('sdk', this.target.sdk),
+      sdk: bounded('sdk', sdk),
       outcome: bounded('outcome', outcome),
       userAgentClass: cls,
       syntheticType: syntheticTypeOf(cls),
@@ -294,15 +299,14 @@ function attributesOfFacts(facts: MetricFacts): Record<string, string> {
   return attributes;
 }
 
-/** Span and recorder stand-in used when starting an operation itself failed. */
-const NOOP_SCOPE: RequestScope = { classification: UNCLASSIFIED, route: undefined };
 
 function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
   try {
     return new Operation(kind, target, resolveScope(target, parent, parentContext), parentContext, startedAt);
   } catch {
     countInstrumentationError('span');
-    return new Operation(kind, target, NOOP_SCOPE, trace.deleteSpan(parentContext));
+    // A scope of its own: nested calls may note their SDK on it.
+    return new Operation(kind, target, { classification: UNCLASSIFIED, route: undefined }, trace.deleteSpan(parentContext));
   }
 }
 

@@ -202,6 +202,8 @@ export function defineV3Suite(
       telemetry.reset();
       const monitorBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' });
       const browserBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });
+      const customRunsBefore = await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'custom' });
+      const sdkProbeRunsBefore = await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'nextjs-auth0-v3', 'auth.user_agent.class': 'monitor' });
       const probe = await middleware(request(undefined, DATADOG_UA, { 'x-datadog-origin': 'synthetics' }));
       const user = await middleware(request(cookie, CHROME_UA));
       expect(probe.headers.get('x-middleware-next')).toBe('1');
@@ -211,6 +213,10 @@ export function defineV3Suite(
       const runs = telemetry.finishedSpans(SPANS.middleware.name);
       expect(runs.map((s) => s.attributes['auth.user_agent.class'])).toEqual(['monitor', 'browser']);
       expect(runs.every((s) => s.attributes['auth.outcome'] === 'pass')).toBe(true);
+      // The seed wraps without `{ sdk }`: the SDK it calls names the middleware, on spans and metrics.
+      expect(runs.map((s) => s.attributes['auth.sdk'])).toEqual(['nextjs-auth0-v3', 'nextjs-auth0-v3']);
+      expect(await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'custom' })).toBe(customRunsBefore);
+      expect(await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'nextjs-auth0-v3', 'auth.user_agent.class': 'monitor' })).toBe(sdkProbeRunsBefore + 1);
       const touches = telemetry.finishedSpans(SPANS.sessionTouch.name);
       // The probe's getAccessToken threw, so the seed's touchSession never ran for it.
       expect(touches.map((s) => [s.attributes['auth.user_agent.class'], s.attributes['auth.outcome']])).toEqual([['browser', 'touched']]);
