@@ -153,6 +153,21 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(refresh!.parentSpanContext?.spanId).toBe(handler!.spanContext().spanId);
   });
 
+  it('a refresh through the access-token route carries the new token lifetime from the IdP answer', async () => {
+    const { cookie } = await app.login('alice', { ttl: 1 });
+    app.idp.setAccessTokenTtl(3600);
+    await sleep(1200);
+    telemetry.reset();
+    const response = await auth0.middleware(app.request('/auth/access-token', { cookie }));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { token: string; expires_at: number };
+    expect(body.token).toBeTypeOf('string');
+    const [refresh] = spans(SPANS.tokenRefresh.name);
+    expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' });
+    expect(refresh!.attributes['auth.token.expires_in']).toBeGreaterThan(3000);
+    expect(refresh!.attributes['auth.token.expires_in']).toBeLessThanOrEqual(3600);
+  });
+
   it('missing_session from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
     const { cookie } = await app.login('alice');
     const middleware = withAuthTelemetry(async (request: NextRequest) => {

@@ -20,6 +20,8 @@ export class ExchangeHost {
   oauthError: string | undefined;
   /** A token-endpoint request other than a refresh (e.g. a connection token exchange) happened. */
   exchanged = false;
+  /** The new access token's lifetime from the IdP's answer, for calls whose result does not carry it (auth routes). */
+  tokenExpiresIn: number | undefined;
 
   constructor(readonly operation: Operation) {}
 
@@ -28,7 +30,7 @@ export class ExchangeHost {
     const refresh = this.refresh;
     if (refresh === undefined) return;
     if (ok) {
-      refresh.end({ outcome: 'success', tokenExpiresIn: details.tokenExpiresIn, userId: details.userId });
+      refresh.end({ outcome: 'success', tokenExpiresIn: details.tokenExpiresIn ?? this.tokenExpiresIn, userId: details.userId });
       return;
     }
     // The thrown error carries the OAuth code in its cause; an auth route's response does not,
@@ -68,10 +70,11 @@ function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSea
   return undefined;
 }
 
-async function oauthErrorOf(response: Response): Promise<string | undefined> {
+/** The token response's JSON body, read from a clone so the SDK still reads the original; undefined when unreadable. */
+async function tokenResponseBody(response: Response): Promise<{ error?: unknown; expires_in?: unknown } | undefined> {
   try {
-    const body = (await response.clone().json()) as { error?: unknown };
-    return typeof body?.error === 'string' ? body.error : undefined;
+    const body = (await response.clone().json()) as unknown;
+    return typeof body === 'object' && body !== null ? body : undefined;
   } catch {
     return undefined;
   }
@@ -120,11 +123,16 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
       async (response) => {
         try {
           if (!response.ok) {
-            const error = await oauthErrorOf(response);
+            const body = await tokenResponseBody(response);
+            const error = typeof body?.error === 'string' ? body.error : undefined;
             if (host !== undefined) host.oauthError = error;
             if (standalone) refresh!.end({ outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status });
-          } else if (standalone) {
-            refresh!.end({ outcome: 'success', statusCode: response.status });
+          } else if (refresh !== undefined) {
+            // Auth routes (`/auth/access-token`) return no result to read the new expiry from: the IdP's answer has it.
+            const expiresIn = (await tokenResponseBody(response))?.expires_in;
+            const tokenExpiresIn = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : undefined;
+            if (host !== undefined) host.tokenExpiresIn = tokenExpiresIn;
+            if (standalone) refresh.end({ outcome: 'success', statusCode: response.status, tokenExpiresIn });
           }
         } catch {
           countInstrumentationError('record');
