@@ -3,7 +3,7 @@
  * the browser is the system package (`apt-get install chromium`, done by `.ci/run`).
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -28,4 +28,16 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
   const reason = chromiumUnavailableReason();
   if (reason !== undefined) throw new Error(reason);
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * Signs in on testkit/idp.ts's own login form, which `page` must already be heading to, and waits
+ * for the app to have the browser back at `returnTo`. There is no consent step to click: that IdP
+ * grants consent without asking. Waits use Playwright's default timeout (30 s).
+ */
+export async function loginThroughIdpForm(page: Page, options: { username: string; password: string; returnTo: string }): Promise<void> {
+  await page.waitForSelector('input[name="username"]');
+  await page.fill('input[name="username"]', options.username);
+  await page.fill('input[name="password"]', options.password);
+  await Promise.all([page.waitForURL(options.returnTo), page.click('button[type="submit"]')]);
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { latestCumulative, startIdp, startOtlpReceiver, type Idp, type OtlpReceiver, type ReceivedSpan } from '../../testkit/index.js';
 import { REPOSITORY_ROOT, freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
-import { chromiumUnavailableReason, launchChromium } from '../../testkit/browser.js';
+import { chromiumUnavailableReason, launchChromium, loginThroughIdpForm } from '../../testkit/browser.js';
 import { SYNTHETICS_USER_AGENT } from '../../scripts/demo/traffic.js';
 
 const EXAMPLE = 'auth0-v3-app-router';
@@ -71,10 +71,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     const page = await context.newPage();
     await page.goto(`${app.url}/profile`);
     // withPageAuthRequired → /api/auth/login → the IdP's own login form.
-    await page.waitForSelector('input[name="username"]');
-    await page.fill('input[name="username"]', username);
-    await page.fill('input[name="password"]', `${username}-password`);
-    await Promise.all([page.waitForURL(`${app.url}/profile`), page.click('button[type="submit"]')]);
+    await loginThroughIdpForm(page, { username, password: `${username}-password`, returnTo: `${app.url}/profile` });
     expect(await page.textContent('#name')).toMatch(/\S/);
     return { context, page };
   }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { latestCumulative, startIdp, startOtlpReceiver, type Idp, type OtlpReceiver, type ReceivedSpan } from '../../testkit/index.js';
 import { REPOSITORY_ROOT, freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
-import { chromiumUnavailableReason, launchChromium } from '../../testkit/browser.js';
+import { chromiumUnavailableReason, launchChromium, loginThroughIdpForm } from '../../testkit/browser.js';
 import { startIssuerProxy, type IssuerProxy } from '../../testkit/issuer-proxy.js';
 
 const EXAMPLE = 'auth0-v4-proxy';
@@ -79,10 +79,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     const page = await context.newPage();
     // The protected page redirects to /auth/login, served by auth0.middleware in proxy.ts.
     await page.goto(`${app.url}/dashboard`);
-    await page.waitForSelector('input[name="username"]', { timeout: 30_000 });
-    await page.fill('input[name="username"]', username);
-    await page.fill('input[name="password"]', `${username}-password`);
-    await Promise.all([page.waitForURL(`${app.url}/dashboard`, { timeout: 30_000 }), page.click('button[type="submit"]')]);
+    await loginThroughIdpForm(page, { username, password: `${username}-password`, returnTo: `${app.url}/dashboard` });
     expect(await page.textContent('#name')).toMatch(/\S/);
     return { context, page };
   }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { latestCumulative, startIdp, startOtlpReceiver, type Idp, type OtlpReceiver } from '../../testkit/index.js';
 import { REPOSITORY_ROOT, freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
-import { chromiumUnavailableReason, launchChromium } from '../../testkit/browser.js';
+import { chromiumUnavailableReason, launchChromium, loginThroughIdpForm } from '../../testkit/browser.js';
 
 const EXAMPLE = 'next-auth-rotation';
 // Headless Chromium announces itself as HeadlessChrome, which is a bot; these stand for real users.
@@ -85,11 +85,8 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     await page.goto(`${appUrl}/rsc`);
     // Middleware (no session) → NextAuth's sign-in page → the IdP's form.
     await page.click('form[action$="/api/auth/signin/oidc"] button');
-    await page.waitForSelector('input[name="username"]');
     idp.setAccessTokenTtl(2);
-    await page.fill('input[name="username"]', 'alice');
-    await page.fill('input[name="password"]', 'alice-password');
-    await Promise.all([page.waitForURL(`${appUrl}/rsc`), page.click('button[type="submit"]')]);
+    await loginThroughIdpForm(page, { username: 'alice', password: 'alice-password', returnTo: `${appUrl}/rsc` });
     expect(await page.textContent('#user')).toBe('Alice Example');
     await waitForTotal('auth.handler.requests', { 'auth.handler.kind': 'callback', 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }, 1);
     await waitForTotal('auth.middleware.runs', { 'auth.outcome': 'redirect', 'auth.user_agent.class': 'browser', 'http.route': '/rsc' }, 1);
