@@ -30,7 +30,7 @@ import { METRICS, SPANS } from '../src/core/catalog.js';
 import { withAuthTelemetry } from '../src/core/middleware.js';
 import { edgeContextManager } from '../src/register/edge-context.js';
 import { TestTelemetry } from './support/telemetry.js';
-import { CHROME_UA, startV4App, type V4App } from './support/v4-app.js';
+import { CHROME_UA, getAccessTokenAndContinue, startV4App, type V4App } from './support/v4-app.js';
 
 const SDK = 'nextjs-auth0-v4';
 const DATADOG = { userAgent: 'Datadog/Synthetics', headers: { 'x-datadog-origin': 'synthetics' } };
@@ -58,18 +58,7 @@ beforeAll(async () => {
   app = await startV4App();
   auth0 = instrumentAuth0(app.client());
   middleware = withAuthTelemetry((request: NextRequest) => auth0.middleware(request), { sdk: SDK }) as typeof middleware;
-  tokenMiddleware = withAuthTelemetry(
-    async (request: NextRequest) => {
-      const response = NextResponse.next();
-      try {
-        await auth0.getAccessToken(request, response);
-      } catch {
-        // Log and continue, as the seed-000 middleware does.
-      }
-      return response;
-    },
-    { sdk: SDK },
-  ) as typeof tokenMiddleware;
+  tokenMiddleware = withAuthTelemetry(getAccessTokenAndContinue(auth0), { sdk: SDK }) as typeof tokenMiddleware;
   // Every request of the login flow goes through the instrumented middleware.
   app.setHandler((request) => middleware(request));
 });

@@ -14,7 +14,7 @@ import { withAuthTelemetry } from '../src/core/middleware.js';
 import { onRequestError } from '../src/core/request-error.js';
 import { v4InvalidCookieReason } from '../src/adapters/nextjs-auth0/v4.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
-import { CHROME_UA, V4_OTHER_SECRET, startV4App, type V4App } from './support/v4-app.js';
+import { CHROME_UA, V4_OTHER_SECRET, getAccessTokenAndContinue, startV4App, type V4App } from './support/v4-app.js';
 
 const DATADOG = { userAgent: 'Datadog/Synthetics', headers: { 'x-datadog-origin': 'synthetics' } };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,15 +170,7 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
 
   it('missing_session from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
     const { cookie } = await app.login('alice');
-    const middleware = withAuthTelemetry(async (request: NextRequest) => {
-      const response = NextResponse.next();
-      try {
-        await auth0.getAccessToken(request, response);
-      } catch {
-        // The seed-000 pattern: log and continue.
-      }
-      return response;
-    });
+    const middleware = withAuthTelemetry(getAccessTokenAndContinue(auth0));
     const filter = (cls: string) => ({ 'auth.outcome': 'error', 'auth.error.code': 'missing_session', 'auth.user_agent.class': cls });
     const [monitorBefore, browserBefore] = [await count(METRICS.tokenRequests.name, filter('monitor')), await count(METRICS.tokenRequests.name, filter('browser'))];
     const cachedBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NextRequest } from 'next/server';
 import { BrowserClient, CHROME_USER_AGENT, parseForms, type CookieJar } from '../../testkit/index.js';
+import { requestInit, writeHead } from './http-bridge.js';
 
 // Next's server sets this global at startup (node-environment); its request stores are built on it.
 (globalThis as { AsyncLocalStorage?: unknown }).AsyncLocalStorage ??= AsyncLocalStorage;
@@ -35,17 +36,11 @@ export const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.go
 export type RouteHandler = (request: NextRequest, path: string[], plain: Request) => Promise<Response>;
 
 async function toRequests(req: IncomingMessage, base: string): Promise<{ next: NextRequest; plain: Request }> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
+  const init = await requestInit(req);
   // As a proxy in front of the app would: NextAuth v4 with AUTH_TRUST_HOST derives its URL from these.
-  if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', 'http');
-  const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
+  if (!init.headers.has('x-forwarded-proto')) init.headers.set('x-forwarded-proto', 'http');
   const url = new URL(req.url ?? '/', base);
-  return { next: new NextRequest(url, { method: req.method, headers, body }), plain: new Request(url, { method: req.method, headers, body }) };
+  return { next: new NextRequest(url, init), plain: new Request(url, init) };
 }
 
 export type NextAuthApp = { url: string; stop: () => Promise<void> };
@@ -67,13 +62,7 @@ export async function startNextAuthApp(
       const { next: request, plain } = await toRequests(req, url);
       const path = parsed.pathname.slice('/api/auth/'.length).split('/').filter(Boolean);
       const response = options.nextRequestStore === false ? await handler(request, path, plain) : await inNextRequest(request.headers, () => handler(request, path, plain));
-      const headers: Record<string, string | string[]> = {};
-      response.headers.forEach((value, name) => {
-        if (name !== 'set-cookie') headers[name] = value;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length) headers['set-cookie'] = cookies;
-      res.writeHead(response.status, headers);
+      writeHead(res, response);
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
       res.writeHead(500).end(String((error as Error)?.stack ?? error));

@@ -4,27 +4,16 @@
  * the loopback IdP. Test-only routes under `/__test` hand sessions and revocations to test workers,
  * which may run in the Edge runtime and cannot start servers themselves.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NextRequest } from 'next/server';
 import { initAuth0 } from '@auth0/nextjs-auth0';
 import { startIdp, loginViaAuthorizationCodeFlow, type Idp } from '../../testkit/index.js';
+import { toNextRequest, writeHead } from './http-bridge.js';
 
 export const V3_SECRET = 'integration-secret-of-at-least-thirty-two-characters';
 export const SCOPE = 'openid profile email offline_access';
 
 export type V3TestEnvironment = { appUrl: string; issuer: string; clientId: string; clientSecret: string; secret: string };
-
-async function toNextRequest(req: IncomingMessage, base: string): Promise<NextRequest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-  return new NextRequest(new URL(req.url ?? '/', base), { method: req.method, headers, body });
-}
 
 export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: Idp; stop: () => Promise<void> }> {
   const idp = await startIdp({ accessTokenTtl: 3600 });
@@ -54,13 +43,7 @@ export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: 
         return;
       }
       const response = await auth0!.handleAuth()(await toNextRequest(req, appUrl), { params: { auth0: match[1] } } as never);
-      const headers: Record<string, string | string[]> = {};
-      response.headers.forEach((value: string, name: string) => {
-        if (name !== 'set-cookie') headers[name] = value;
-      });
-      const cookies = response.headers.getSetCookie();
-      if (cookies.length) headers['set-cookie'] = cookies;
-      res.writeHead(response.status, headers);
+      writeHead(res, response);
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
       res.writeHead(500).end(String((error as Error)?.stack ?? error));
