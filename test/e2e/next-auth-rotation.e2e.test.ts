@@ -80,12 +80,11 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   });
 
   it('signs in through the middleware redirect and the IdP login form in Chromium', async () => {
-    // Tokens that expire a second after sign-in, so the next read refreshes; refreshed ones live 2 s.
-    idp.setAccessTokenTtl(1);
+    // Access tokens live 2 s (the IdP reads this when it issues one), so a read after a pause refreshes.
+    idp.setAccessTokenTtl(2);
     await page.goto(`${appUrl}/rsc`);
     // Middleware (no session) → NextAuth's sign-in page → the IdP's form.
     await page.click('form[action$="/api/auth/signin/oidc"] button');
-    idp.setAccessTokenTtl(2);
     await loginThroughIdpForm(page, { username: 'alice', password: 'alice-password', returnTo: `${appUrl}/rsc` });
     expect(await page.textContent('#user')).toBe('Alice Example');
     await waitForTotal('auth.handler.requests', { 'auth.handler.kind': 'callback', 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }, 1);
