@@ -107,6 +107,11 @@ export interface OtlpReceiver {
   /** Base URL, `http://127.0.0.1:<port>` (set `OTEL_EXPORTER_OTLP_ENDPOINT` to it). */
   url: string;
   port: number;
+  /**
+   * The environment that makes an app's `registerAuthTelemetry()` export here, quickly enough for
+   * a test to wait on: metrics every `metricIntervalMs`, spans batched for 200 ms.
+   */
+  exporterEnv(serviceName: string, options?: { metricIntervalMs?: number }): Record<string, string>;
   tracesUrl: string;
   metricsUrl: string;
   logsUrl: string;
@@ -1000,6 +1005,12 @@ export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}):
   return {
     url,
     port,
+    exporterEnv: (serviceName, options = {}) => ({
+      OTEL_SERVICE_NAME: serviceName,
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_METRIC_EXPORT_INTERVAL: String(options.metricIntervalMs ?? 1000),
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    }),
     tracesUrl: `${url}/v1/traces`,
     metricsUrl: `${url}/v1/metrics`,
     logsUrl: `${url}/v1/logs`,

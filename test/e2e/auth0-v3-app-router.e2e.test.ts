@@ -48,10 +48,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
         AUTH0_CLIENT_ID: idp.clientId,
         AUTH0_CLIENT_SECRET: idp.clientSecret,
         AUTH0_SCOPE: 'openid profile email offline_access',
-        OTEL_SERVICE_NAME: 'auth0-v3-e2e',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
+        ...otlp.exporterEnv('auth0-v3-e2e'),
       },
     });
     browser = await launchChromium();

@@ -71,10 +71,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
         AUTH0_SECRET: 'e2e-v4-n15-secret-0123456789abcdef0123456789abcdef',
         APP_BASE_URL: appUrl,
         E2E_IDP_URL: idp.url,
-        OTEL_SERVICE_NAME: 'auth0-v4-next15-middleware-e2e',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
+        ...otlp.exporterEnv('auth0-v4-next15-middleware-e2e'),
       },
     });
     browser = await launchChromium();

@@ -51,10 +51,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
         OIDC_CLIENT_SECRET: idp.clientSecret,
         // Refresh only once the access token has expired (seed 004 uses an hour).
         REFRESH_MARGIN_MS: '0',
-        OTEL_SERVICE_NAME: 'next-auth-rotation-e2e',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '500',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
+        ...otlp.exporterEnv('next-auth-rotation-e2e', { metricIntervalMs: 500 }),
       },
     });
     browser = await launchChromium();
