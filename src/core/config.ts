@@ -9,6 +9,9 @@ export type SpanHookInfo = Readonly<{
   userAgentClass: string;
 }>;
 
+export const SPAN_MODES = ['all', 'notable'] as const;
+export type SpanMode = (typeof SPAN_MODES)[number];
+
 export interface AuthTelemetryOptions extends ClassifierOptions {
   /** Distinct `http.route` templates kept on metrics before the rest become `other`. Default 50. */
   maxRoutes?: number;
@@ -17,6 +20,13 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
    * secret of at least 16 characters, so the hash cannot be reversed by hashing known ids.
    */
   hashUserId?: { salt: string };
+  /**
+   * Which operations get a span. `all` (default): every one. `notable`: token refreshes, auth
+   * route handlers, and operations that fail or find an invalid cookie, plus any operation a
+   * nested span needs as its parent; successful session reads, cached tokens, touches and passing
+   * middleware runs are then counted in metrics only. Metrics are the same either way.
+   */
+  spans?: SpanMode;
   /** Called before each span ends; may add attributes. Exceptions are swallowed and counted. */
   spanHook?: (span: Span, info: SpanHookInfo) => void;
   /**
@@ -45,6 +55,9 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
     throw new AuthTelemetryConfigError(
       'nextjs-auth-otel: hashUserId.salt must be a secret string of at least 16 characters (e.g. process.env.AUTH_TELEMETRY_SALT).',
     );
+  }
+  if (options.spans !== undefined && !SPAN_MODES.includes(options.spans)) {
+    throw new AuthTelemetryConfigError(`nextjs-auth-otel: spans must be 'all' or 'notable', got ${JSON.stringify(options.spans)}.`);
   }
   if (spanHook !== undefined && typeof spanHook !== 'function') {
     throw new AuthTelemetryConfigError('nextjs-auth-otel: spanHook must be a function (span, info) => void.');

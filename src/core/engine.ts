@@ -1,6 +1,6 @@
 import { createClassifier, type Classification } from './classifier.js';
 import { RouteBound, bounded } from './bounded.js';
-import { validateOptions, type AuthTelemetryOptions } from './config.js';
+import { validateOptions, type AuthTelemetryOptions, type SpanMode } from './config.js';
 import { Recorder } from './recorder.js';
 import { UserHasher } from './user-hash.js';
 import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from './refresh-ledger.js';
@@ -12,6 +12,7 @@ export type Engine = {
   readonly routes: RouteBound;
   hasher: UserHasher | undefined;
   spanHook: AuthTelemetryOptions['spanHook'];
+  spans: SpanMode;
   /** Refresh tokens already exchanged, for lost-rotation detection; never exported. */
   refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
@@ -32,6 +33,7 @@ export function engine(): Engine {
       routes: new RouteBound(50),
       hasher: undefined,
       spanHook: undefined,
+      spans: 'all',
       refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
     };
     holder[ENGINE_KEY] = current;
@@ -47,6 +49,7 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   current.routes.setLimit(valid.maxRoutes ?? 50);
   current.hasher = valid.hashUserId ? new UserHasher(valid.hashUserId.salt) : undefined;
   current.spanHook = valid.spanHook;
+  current.spans = valid.spans ?? 'all';
   const ledger = valid.refreshTokenLedger;
   if (ledger !== undefined) {
     current.refreshTokens = {

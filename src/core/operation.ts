@@ -1,4 +1,4 @@
-import { context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName } from './catalog.js';
 import type { Classification } from './classifier.js';
 import { syntheticTypeOf } from './classifier.js';
@@ -7,7 +7,8 @@ import { countInstrumentationError, engine } from './engine.js';
 import { normalizeError } from './errors.js';
 import type { HeaderSource } from './headers.js';
 import type { MetricFacts } from './recorder.js';
-import { REQUEST_SCOPE_KEY, adoptScope, requestScopeIn, type RequestScope } from './request-scope.js';
+import { OperationContext, SPAN_KEY } from './operation-context.js';
+import { adoptScope, requestScopeIn, type RequestScope } from './request-scope.js';
 import { currentRuntime } from './runtime.js';
 import { VERSION } from './version.js';
 
@@ -37,6 +38,8 @@ export type OperationResult = {
 };
 
 const ERROR_OUTCOMES = new Set(['error', 'failure', 'invalid']);
+/** Kinds that always get a span with `spans: 'notable'`: rare, and each one matters. */
+const NOTABLE_KINDS = new Set<SpanName>(['tokenRefresh', 'handler']);
 const UNCLASSIFIED: Classification = Object.freeze({ class: 'unknown', rule: 'no-request' } as const);
 
 let tracer: Tracer | undefined;
@@ -71,61 +74,54 @@ function resolveScope(target: CallTarget, parent: Operation | undefined, parentC
 }
 
 /**
- * An operation's context: its span set through the API, and the request scope answered directly.
- * A second `setValue` would copy the parent's whole value map again on every call; contexts
- * derived from this one (a nested span) get both values through an ordinary API context.
- */
-class OperationContext implements Context {
-  constructor(
-    private readonly withSpan: Context,
-    private readonly scope: RequestScope,
-  ) {}
-
-  getValue(key: symbol): unknown {
-    return key === REQUEST_SCOPE_KEY ? this.scope : this.withSpan.getValue(key);
-  }
-
-  setValue(key: symbol, value: unknown): Context {
-    return this.withSpan.setValue(REQUEST_SCOPE_KEY, this.scope).setValue(key, value);
-  }
-
-  deleteValue(key: symbol): Context {
-    return this.withSpan.setValue(REQUEST_SCOPE_KEY, this.scope).deleteValue(key);
-  }
-}
-
-/**
  * One instrumented SDK call: a span (a child of whatever span is active, e.g. Next's request
  * span) plus the counter and histogram the catalog assigns to its kind. Every method swallows
  * and counts its own failures; the app's control flow never depends on telemetry.
  */
 export class Operation {
-  readonly span: Span;
   readonly startedAt: number;
   private ended = false;
+  /** Set once the span question is settled at the end: no span is started after that. */
+  private spanSettled = false;
+  private startedSpan: Span | undefined;
   private presentedRefreshToken: string | undefined;
-  private spanContext: Context | undefined;
+  private operationContext: Context | undefined;
 
   constructor(
     readonly kind: SpanName,
     readonly target: CallTarget,
     public scope: RequestScope,
-    parentContext: Context,
+    private readonly parentContext: Context,
     /** A `performance.now()` reading, for operations recognised only after they happened (a NextAuth refresh). */
     startedAt?: number,
   ) {
     this.startedAt = startedAt ?? performance.now();
-    // OpenTelemetry reads a number below the time origin as a `performance.now()` reading.
-    this.span = getTracer().startSpan(SPANS[kind].name, { kind: SpanKind.INTERNAL, startTime: startedAt }, parentContext);
-    this.parentContext = parentContext;
+    // Without the span key, a lazily started span could not be found by nested spans.
+    if (SPAN_KEY === undefined) void this.span;
   }
 
-  private readonly parentContext: Context;
+  /**
+   * The operation's span, started on first use with the call's start time: when a nested span
+   * needs its parent, or when the operation ends with a span. An operation that ended without
+   * one (`spans: 'notable'`) hands late nested spans its own parent instead.
+   */
+  get span(): Span {
+    if (this.startedSpan !== undefined) return this.startedSpan;
+    if (this.spanSettled) return trace.getSpan(this.parentContext) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    try {
+      // A number below the time origin is read as a `performance.now()` reading, like the end time.
+      this.startedSpan = getTracer().startSpan(SPANS[this.kind].name, { kind: SpanKind.INTERNAL, startTime: this.startedAt }, this.parentContext);
+    } catch {
+      countInstrumentationError('span');
+      this.startedSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    }
+    return this.startedSpan;
+  }
 
-  /** The context with this operation's span and request scope; built on first use. */
+  /** The context with this operation's span and request scope. */
   get context(): Context {
-    this.spanContext ??= new OperationContext(trace.setSpan(this.parentContext, this.span), this.scope);
-    return this.spanContext;
+    this.operationContext ??= new OperationContext(this, this.parentContext);
+    return this.operationContext;
   }
 
   get classification(): Classification {
@@ -185,17 +181,27 @@ export class Operation {
   end(result: OperationResult): void {
     if (this.ended) return;
     this.ended = true;
+    const endedAt = performance.now();
     try {
-      this.record(result);
+      this.record(result, endedAt);
     } catch {
       countInstrumentationError('record');
     }
     if (this.presentedRefreshToken !== undefined) this.settleRotation(result, this.presentedRefreshToken);
+    this.spanSettled = true;
+    const span = this.startedSpan;
+    if (span === undefined) return;
     try {
-      this.span.end();
+      // Explicit, because the SDK ends a span given a start time on the millisecond clock.
+      span.end(endedAt);
     } catch {
       countInstrumentationError('span');
     }
+  }
+
+  /** Whether this operation ends with a span: always with `spans: 'all'`, else when it is worth one. */
+  private wantsSpan(result: OperationResult): boolean {
+    return this.startedSpan !== undefined || engine().spans === 'all' || NOTABLE_KINDS.has(this.kind) || ERROR_OUTCOMES.has(result.outcome);
   }
 
   private settleRotation(result: OperationResult, fingerprint: string): void {
@@ -221,13 +227,13 @@ export class Operation {
         facts.errorCode = bounded('errorCode', errorCode);
       }
       engine().recorder.add('refreshUnpersisted', facts);
-      this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason });
+      this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
     } catch {
       countInstrumentationError('record');
     }
   }
 
-  private record(result: OperationResult): void {
+  private record(result: OperationResult, endedAt: number): void {
     const spec = SPANS[this.kind] as { counter?: string; histogram?: string; name: string };
     const facts = this.facts(result.outcome);
     let oauthError: string | undefined;
@@ -258,12 +264,13 @@ export class Operation {
         break;
       case 'tokenRefresh':
       case 'middleware': {
-        const seconds = (performance.now() - this.startedAt) / 1000;
+        const seconds = (endedAt - this.startedAt) / 1000;
         recorder.record(spec.histogram as 'tokenRefreshDuration' | 'middlewareDuration', facts, seconds);
         break;
       }
     }
 
+    if (!this.wantsSpan(result)) return;
     const span = this.span;
     if (!span.isRecording()) return;
     span.setAttributes(metricAttributes ?? attributesOfFacts(facts));
@@ -306,7 +313,7 @@ function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undef
   } catch {
     countInstrumentationError('span');
     // A scope of its own: nested calls may note their SDK on it.
-    return new Operation(kind, target, { classification: UNCLASSIFIED, route: undefined }, trace.deleteSpan(parentContext));
+    return new Operation(kind, target, { classification: UNCLASSIFIED, route: undefined }, parentContext);
   }
 }
 
