@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, METRICS, OTHER, SPANS } from '../src/core/catalog.js';
 import { configureAuthTelemetry, engine } from '../src/core/engine.js';
 import { AuthTelemetryConfigError } from '../src/core/config.js';
@@ -233,5 +233,91 @@ describe('withAuthTelemetry', () => {
 
   it('rejects a non-function with a clear TypeError', () => {
     expect(() => withAuthTelemetry(undefined as never)).toThrow(/expects the middleware function/);
+  });
+});
+
+describe('span start and span modes', () => {
+  const KEY = Symbol.for('engine-test.value');
+  const read = (outcome: string, body: () => Promise<unknown> = async () => ({})) =>
+    observeCall('sessionRead', { sdk: 'custom', request: new Request('https://app.example/', { headers: { 'user-agent': CHROME } }) }, body, {
+      result: () => ({ outcome }),
+      error: (e) => ({ outcome: 'error', error: e }),
+    });
+  const epochMs = ([seconds, nanos]: [number, number]) => seconds * 1000 + nanos / 1e6;
+  const readsCounted = (outcome: string) => telemetry.count(METRICS.sessionReads.name, { 'auth.outcome': outcome, 'auth.sdk': 'custom' });
+
+  afterEach(() => configureAuthTelemetry());
+
+  it('a span started at its end keeps the call start, the call duration, and the parent it had when the call began', async () => {
+    telemetry.reset();
+    const outer = trace.getTracer('test').startSpan('GET /account');
+    const calledAt = Date.now();
+    await context.with(trace.setSpan(context.active(), outer), () => read('found', () => new Promise((resolve) => setTimeout(resolve, 40))));
+    outer.end();
+    const [span] = telemetry.finishedSpans(SPANS.sessionRead.name);
+    const startMs = epochMs(span!.startTime);
+    const durationMs = epochMs(span!.duration);
+    expect(span!.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+    expect(Math.abs(startMs - calledAt)).toBeLessThan(15);
+    expect(durationMs).toBeGreaterThanOrEqual(35);
+    expect(durationMs).toBeLessThan(1000);
+  });
+
+  it('a span started inside the call (another instrumentation, an SDK hook) is a child of the operation span', async () => {
+    telemetry.reset();
+    configureAuthTelemetry({ spans: 'notable' });
+    let nestedParent: string | undefined;
+    let valueThroughLayer: unknown;
+    await read('found', async () => {
+      // Setting a value does not need the span; starting a nested span does.
+      valueThroughLayer = context.active().setValue(KEY, 'kept').getValue(KEY);
+      const nested = trace.getTracer('undici').startSpan('POST /oauth/token');
+      nestedParent = nested.parentSpanContext?.spanId;
+      nested.end();
+      return {};
+    });
+    const [span] = telemetry.finishedSpans(SPANS.sessionRead.name);
+    expect(valueThroughLayer).toBe('kept');
+    expect(span, 'a successful read that parented a span still gets one in notable mode').toBeDefined();
+    expect(nestedParent).toBe(span!.spanContext().spanId);
+  });
+
+  it("spans: 'notable' records every metric but spans only for failures, invalid cookies, refreshes and handlers", async () => {
+    configureAuthTelemetry({ spans: 'notable' });
+    telemetry.reset();
+    const found = await readsCounted('found');
+    const invalid = await readsCounted('invalid');
+    await read('found', async () => context.active().setValue(KEY, 1));
+    await read('invalid');
+    expect(await readsCounted('found')).toBe(found + 1);
+    expect(await readsCounted('invalid')).toBe(invalid + 1);
+    expect(telemetry.finishedSpans(SPANS.sessionRead.name).map((s) => s.attributes['auth.outcome'])).toEqual(['invalid']);
+
+    telemetry.reset();
+    const cached = startOperation('tokenGet', { sdk: 'custom' });
+    cached.end({ outcome: 'cached' });
+    const refreshed = startOperation('tokenGet', { sdk: 'custom' });
+    const refresh = refreshed.child('tokenRefresh');
+    refresh.end({ outcome: 'success' });
+    refreshed.end({ outcome: 'refreshed' });
+    const tokenSpans = telemetry.finishedSpans(SPANS.tokenGet.name);
+    const [refreshSpan] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+    expect(tokenSpans.map((s) => s.attributes['auth.outcome'])).toEqual(['refreshed']);
+    expect(refreshSpan!.parentSpanContext?.spanId).toBe(tokenSpans[0]!.spanContext().spanId);
+    // Each span converts its times with its own millisecond clock offset.
+    expect(epochMs(tokenSpans[0]!.startTime)).toBeLessThanOrEqual(epochMs(refreshSpan!.startTime) + 1);
+
+    telemetry.reset();
+    const response = await withAuthTelemetry(async () => new Response(null, { status: 200 }))(new Request('https://app.example/', { headers: { 'user-agent': CHROME } }));
+    await withAuthTelemetry(async () => {
+      throw new Error('middleware bug');
+    })(new Request('https://app.example/')).catch(() => undefined);
+    expect(response.status).toBe(200);
+    expect(telemetry.finishedSpans(SPANS.middleware.name).map((s) => s.attributes['auth.outcome'])).toEqual(['error']);
+  });
+
+  it('rejects an unknown span mode with a typed error that names the choices', () => {
+    expect(() => configureAuthTelemetry({ spans: 'some' as never })).toThrow(AuthTelemetryConfigError);
+    expect(() => configureAuthTelemetry({ spans: 'some' as never })).toThrow(/'all' or 'notable'/);
   });
 });
