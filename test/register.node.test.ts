@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestCumulative, startOtlpReceiver, type OtlpReceiver } from '../testkit/index.js';
+import { histogramTotals, latestCumulative, startOtlpReceiver, type OtlpReceiver } from '../testkit/index.js';
 import { METRICS, SPANS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/catalog.js';
 
 const run = promisify(execFile);
@@ -35,12 +35,18 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     expect(duration.unit).toBe('s');
     expect(duration.explicitBounds).toEqual([...MIDDLEWARE_DURATION_BUCKETS]);
     expect(duration.temporality).toBe('cumulative');
+    // The engine aggregates histograms itself and its producer reports them with the SDK's metrics.
+    expect(histogramTotals(points, METRICS.middlewareDuration.name).count).toBe(2);
+    expect(points.filter((p) => p.name === METRICS.middlewareDuration.name && p.min !== undefined).length).toBeGreaterThan(0);
   });
 
   it('honours OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta', async () => {
     await runChild('plain', { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' });
     const runs = receiver.metricPoints().find((p) => p.name === METRICS.middlewareRuns.name)!;
     expect(runs.temporality).toBe('delta');
+    const points = receiver.metricPoints();
+    expect(points.find((p) => p.name === METRICS.middlewareDuration.name)!.temporality).toBe('delta');
+    expect(histogramTotals(points, METRICS.middlewareDuration.name).count).toBe(2);
   });
 
   it('keeps an existing tracer provider (@vercel/otel) and adds the auth metrics through authMetricReaders()', async () => {
@@ -50,6 +56,8 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     // Spans went through @vercel/otel's provider: its resource, not ours.
     expect(spans[0]!.resource['vercel.runtime']).toBe('nodejs');
     expect(latestCumulative(receiver.metricPoints(), METRICS.middlewareRuns.name, { 'auth.outcome': 'redirect' })).toBe(2);
+    // Readers handed to another provider leave histograms to the SDK, which still reports them.
+    expect(histogramTotals(receiver.metricPoints(), METRICS.middlewareDuration.name).count).toBe(2);
   });
 
   it('OTEL_SDK_DISABLED=true installs nothing and the app still runs', async () => {

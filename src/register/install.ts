@@ -3,7 +3,8 @@ import { W3CTraceContextPropagator, loggingErrorHandler, setGlobalErrorHandler }
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { configureAuthTelemetry, countInstrumentationError } from '../core/engine.js';
+import { configureAuthTelemetry, countInstrumentationError, engine } from '../core/engine.js';
+import { AuthHistogramProducer } from './histogram-producer.js';
 import { exportIntervalOf, sdkDisabled, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
 import { hasGlobalTracerProvider, own } from './providers.js';
 
@@ -16,8 +17,20 @@ export type RuntimeParts = {
   contextManager: () => ContextManager | undefined;
 };
 
-export function metricReadersFor(options: RegisterAuthTelemetryOptions, metricExporter: () => PushMetricExporter): PeriodicExportingMetricReader[] {
-  return [new PeriodicExportingMetricReader({ exporter: options.metricExporter ?? metricExporter(), exportIntervalMillis: exportIntervalOf(options) })];
+/**
+ * The reader that exports this package's metrics. With `histogramProducer` it also reports the
+ * histograms the engine aggregates itself; that is only right when every reader of the meter
+ * provider has one, so readers handed to someone else's provider (`authMetricReaders()`, next
+ * to the app's own readers) leave histograms to the SDK.
+ */
+export function metricReadersFor(
+  options: RegisterAuthTelemetryOptions,
+  metricExporter: () => PushMetricExporter,
+  { histogramProducer = false }: { histogramProducer?: boolean } = {},
+): PeriodicExportingMetricReader[] {
+  const exporter = options.metricExporter ?? metricExporter();
+  const metricProducers = histogramProducer ? [AuthHistogramProducer.for(exporter)] : [];
+  return [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exportIntervalOf(options), metricProducers })];
 }
 
 /**
@@ -44,10 +57,16 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
     }
   }
 
-  const meterProvider = new MeterProvider({ resource, readers: [...metricReadersFor(options, parts.metricExporter), ...(options.metricReaders ?? [])] });
+  const extraReaders = options.metricReaders ?? [];
+  const histogramProducer = extraReaders.length === 0;
+  const meterProvider = new MeterProvider({ resource, readers: [...metricReadersFor(options, parts.metricExporter, { histogramProducer }), ...extraReaders] });
   const ownsMeterProvider = metrics.setGlobalMeterProvider(meterProvider);
-  if (ownsMeterProvider) own(meterProvider);
-  else await meterProvider.shutdown();
+  if (ownsMeterProvider) {
+    own(meterProvider);
+    if (histogramProducer) engine().recorder.useHistogramProducer();
+  } else {
+    await meterProvider.shutdown();
+  }
 
   // Exporter failures surface through the SDK's global error handler: count them, keep logging them.
   const logError = loggingErrorHandler();
