@@ -188,8 +188,14 @@ export class Operation {
       countInstrumentationError('record');
     }
     if (this.presentedRefreshToken !== undefined) this.settleRotation(result, this.presentedRefreshToken);
+    let span = this.startedSpan;
+    try {
+      // Normally started while recording; this covers a recording that failed before it did.
+      if (span === undefined && this.wantsSpan(result)) span = this.span;
+    } catch {
+      countInstrumentationError('span');
+    }
     this.spanSettled = true;
-    const span = this.startedSpan;
     if (span === undefined) return;
     try {
       // Explicit, because the SDK ends a span given a start time on the millisecond clock.

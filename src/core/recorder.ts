@@ -73,13 +73,16 @@ export class Recorder {
     this.boundProvider = provider;
     const meter = provider.getMeter(INSTRUMENTATION_SCOPE, VERSION);
     this.histograms = {};
-    if (!this.aggregating) for (const name of HISTOGRAM_NAMES) {
-      const spec = METRICS[name];
-      this.histograms[name] = meter.createHistogram(spec.name, {
-        unit: spec.unit,
-        description: spec.description,
-        advice: { explicitBucketBoundaries: [...spec.buckets] },
-      });
+    // With a producer reporting the engine's aggregates, the SDK's histograms would stay empty.
+    if (!this.aggregating) {
+      for (const name of HISTOGRAM_NAMES) {
+        const spec = METRICS[name];
+        this.histograms[name] = meter.createHistogram(spec.name, {
+          unit: spec.unit,
+          description: spec.description,
+          advice: { explicitBucketBoundaries: [...spec.buckets] },
+        });
+      }
     }
     this.unbind = this.observeCounters(meter);
   }
