@@ -7,6 +7,8 @@ import { normalizeError } from '../src/core/errors.js';
 import { withAuthTelemetry } from '../src/core/middleware.js';
 import { observeCall, startOperation } from '../src/core/operation.js';
 import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/session-cookie.js';
+import { readSessionCookie } from '../src/core/headers.js';
+import { NextRequest } from 'next/server';
 import { sha256Hex } from '../src/core/user-hash.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 
@@ -167,6 +169,26 @@ describe('session cookie facts without the secret', () => {
     expect(invalidCookieReason('not-a-jwe', now)).toBe('malformed');
     expect(invalidCookieReason('e30.a.b.c.d', now)).toBe('malformed');
     expect(invalidCookieReason(jwe({ alg: 'dir', enc: 'A256GCM' }), now)).toBe('unknown');
+  });
+
+  it('finds the session cookie, or its first chunk, in every request shape: parsed cookies first, else the Cookie header', () => {
+    const header = 'theme=dark; appSession.0=first-chunk; appSession.1=second-chunk; other=x';
+    const shapes: [string, unknown][] = [
+      // NextRequest: Next parsed the cookies when it built the request.
+      ['NextRequest', new NextRequest('http://localhost/', { headers: { cookie: header } })],
+      ['Web Request', new Request('http://localhost/', { headers: { cookie: header } })],
+      // Pages Router: `req.cookies` is a plain record next to the Node header record.
+      ['Pages Router request', { headers: { cookie: 'stale=1' }, cookies: { 'appSession.0': 'first-chunk' } }],
+      ['Node header record', { headers: { cookie: header } }],
+    ];
+    for (const [shape, request] of shapes) {
+      expect(readSessionCookie(request as never, 'appSession'), shape).toBe('first-chunk');
+      expect(readSessionCookie(request as never, 'missing'), shape).toBeUndefined();
+    }
+    const whole = new NextRequest('http://localhost/', { headers: { cookie: 'appSession=whole; appSession.0=ignored' } });
+    expect(readSessionCookie(whole, 'appSession')).toBe('whole');
+    // A cookies object that is neither (a Map-like without `get`, a class instance) falls back to the header.
+    expect(readSessionCookie({ headers: { cookie: 'appSession=from-header' }, cookies: new Set(['appSession']) } as never, 'appSession')).toBe('from-header');
   });
 });
 

@@ -91,8 +91,33 @@ export function setsCookie(response: unknown, name: string): boolean {
   return false;
 }
 
+/**
+ * A cookie the framework already parsed, or `null` when the source carries no parsed cookies:
+ * `NextRequest.cookies` (parsed when Next built the request, and what the SDKs read themselves)
+ * or the Pages Router's `req.cookies` record. One map lookup, where the `Cookie` header costs an
+ * undici `Headers.get` and a scan of every cookie on every call.
+ */
+function parsedCookie(source: HeaderSource | null | undefined, name: string): string | undefined | null {
+  try {
+    const cookies = (source as { cookies?: unknown } | null | undefined)?.cookies;
+    if (typeof cookies !== 'object' || cookies === null) return null;
+    const get = (cookies as { get?: unknown }).get;
+    if (typeof get === 'function') {
+      const value = (get.call(cookies, name) as { value?: unknown } | undefined)?.value;
+      return typeof value === 'string' ? value : undefined;
+    }
+    if (Object.getPrototypeOf(cookies) !== Object.prototype && Object.getPrototypeOf(cookies) !== null) return null;
+    const value = (cookies as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return null;
+  }
+}
+
 /** A session cookie's value from a request: the cookie itself or its first chunk `name.0`. */
 export function readSessionCookie(source: HeaderSource | null | undefined, name: string): string | undefined {
+  const parsed = parsedCookie(source, name);
+  if (parsed !== null) return parsed ?? parsedCookie(source, name + '.0') ?? undefined;
   const header = readHeader(source, 'cookie');
   if (!header) return undefined;
   return cookieFromHeader(header, name) ?? cookieFromHeader(header, name + '.0');

@@ -64,12 +64,11 @@ function resolveScope(target: CallTarget, parent: Operation | undefined, parentC
       countInstrumentationError('classify');
     }
   }
-  // Not bound to the request object: a `WeakMap.set` on a fresh request was the dearest step of
-  // a call (~2 µs in place, an identity hash and an ephemeron entry per request), dearer than
-  // classifying again. Calls nested in this one find the scope in its context; a wrapped
-  // middleware binds its scope explicitly (`adoptRequestScope`), for runtimes without a context
-  // manager; two sibling calls on one request (getAccessToken, then touchSession) each classify
-  // the same headers, to the same shared result.
+  // Not bound to the request object: binding a fresh request costs more than classifying again
+  // (see `adoptScope`). Calls nested in this one find the scope in its context; a wrapped
+  // middleware makes its scope the run's (`adoptRequestScope`); two sibling calls on one request
+  // outside a middleware (getAccessToken, then touchSession) each classify the same headers, to
+  // the same shared result.
   return { classification, route: engine().routes.accept(target.route) };
 }
 
@@ -329,7 +328,7 @@ export function startOperation(kind: SpanName, target: CallTarget, startedAt?: n
 
 /** Marks a request as belonging to a wrapped middleware run, so nested adapter calls reuse its class. */
 export function adoptRequestScope(request: unknown, operation: Operation): void {
-  adoptScope(request, operation.scope);
+  adoptScope(request, operation.scope, operation.context);
 }
 
 type Interpreted = OperationResult | Promise<OperationResult>;
