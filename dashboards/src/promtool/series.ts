@@ -79,20 +79,27 @@ export function stepped(minutes: number, at: (m: number) => number): { at: (m: n
   return { at, minutes, notation: values.join(' ') };
 }
 
+/** Where a series comes from: Prometheus' `job` (`service.name`) and `instance` (`service.instance.id`). */
+export interface Origin {
+  readonly job?: string;
+  readonly instance?: string;
+}
+
 export interface SeriesFactory {
-  counter(metric: CounterMetric, attrs: Attrs, shape: ReturnType<typeof piecewise>, job?: string): Series;
+  counter(metric: CounterMetric, attrs: Attrs, shape: ReturnType<typeof piecewise>, origin?: string | Origin): Series;
   /**
    * Histogram series (`_bucket` per bound and `+Inf`, `_sum`, `_count`) from per-minute observation
    * counts per bucket (non-cumulative; the last entry is the `+Inf` overflow).
    */
-  histogram(metric: HistogramMetric, attrs: Attrs, perBucketPerMinute: readonly number[], minutes: number, job?: string): Series[];
+  histogram(metric: HistogramMetric, attrs: Attrs, perBucketPerMinute: readonly number[], minutes: number, origin?: string | Origin): Series[];
 }
 
 export function seriesFactory(names: PromNames, defaultJob: string): SeriesFactory {
-  const labelsOf = (attrs: Attrs, job: string): Labels => {
+  const labelsOf = (attrs: Attrs, origin: string | Origin = {}): Labels => {
+    const { job = defaultJob, instance = `${job}-7f9c4d-x2k8p` } = typeof origin === 'string' ? { job: origin } : origin;
     const out: Labels = {
       [JOB]: job,
-      [PROMETHEUS_INSTANCE_LABEL]: `${job}-7f9c4d-x2k8p`,
+      [PROMETHEUS_INSTANCE_LABEL]: instance,
       [PROMETHEUS_SCOPE_NAME_LABEL]: INSTRUMENTATION_SCOPE,
     };
     const withDefaults: Attrs = { sdk: 'nextjs-auth0-v3', runtime: 'edge', ...attrs };
@@ -106,15 +113,15 @@ export function seriesFactory(names: PromNames, defaultJob: string): SeriesFacto
     return out;
   };
   return {
-    counter(metric, attrs, shape, job = defaultJob) {
-      return new Series(names.counter(metric), labelsOf(attrs, job), shape.at, shape.minutes, shape.notation);
+    counter(metric, attrs, shape, origin) {
+      return new Series(names.counter(metric), labelsOf(attrs, origin), shape.at, shape.minutes, shape.notation);
     },
-    histogram(metric, attrs, perBucket, minutes, job = defaultJob) {
+    histogram(metric, attrs, perBucket, minutes, origin) {
       const bounds = METRICS[metric].buckets;
       if (!bounds || perBucket.length !== bounds.length + 1) {
         throw new Error(`${metric}: need ${(bounds?.length ?? 0) + 1} bucket counts`);
       }
-      const labels = labelsOf(attrs, job);
+      const labels = labelsOf(attrs, origin);
       const out: Series[] = [];
       let cumulative = 0;
       [...bounds, Infinity].forEach((bound, i) => {
