@@ -10,6 +10,7 @@ describe('registerAuthTelemetry (Edge runtime)', () => {
     await fetch(`${otlp.dumpUrl}/reset`);
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url;
     process.env.NEXT_RUNTIME = 'edge';
+    process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment.name=prod,team=auth%20platform,malformed';
     const { registerAuthTelemetry } = await import('../src/register/edge.js');
     const { withAuthTelemetry } = await import('../src/core/middleware.js');
     const registration = await registerAuthTelemetry({ serviceName: 'edge-app' });
@@ -27,6 +28,10 @@ describe('registerAuthTelemetry (Edge runtime)', () => {
     const span = spans.find((s) => s.name === SPANS.middleware.name);
     expect(span?.attributes).toMatchObject({ 'auth.runtime': 'edge', 'auth.outcome': 'unauthorized', 'auth.user_agent.class': 'monitor' });
     expect(span?.resource['service.name']).toBe('edge-app');
+    // Each isolate is its own instance: a random id from Web Crypto, and the environment's attributes.
+    expect(span?.resource['service.instance.id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(span?.resource).toMatchObject({ 'deployment.environment.name': 'prod', team: 'auth platform' });
+    expect(new Set(metricPoints.map((p) => p.resource['service.instance.id']))).toEqual(new Set([span?.resource['service.instance.id']]));
     expect(latestCumulative(metricPoints, METRICS.middlewareRuns.name, { 'auth.runtime': 'edge', 'auth.outcome': 'unauthorized' })).toBe(1);
   });
 });

@@ -11,13 +11,14 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.stop());
 
-async function runChild(mode: string, env: Record<string, string> = {}) {
-  receiver.reset();
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/register-node-child.ts', mode], {
+async function runChild(mode: string, env: Record<string, string> = {}, { reset = true, args = [] as string[] } = {}) {
+  if (reset) receiver.reset();
+  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/register-node-child.ts', mode, ...args], {
     env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'shop-frontend', ...env },
     timeout: 60_000,
   });
   expect(stdout).toContain('done');
+  return { stdout, stderr };
 }
 
 describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts', () => {
@@ -26,6 +27,10 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     const spans = receiver.spans().filter((s) => s.name === SPANS.middleware.name);
     expect(spans).toHaveLength(2);
     expect(spans[0]!.resource['service.name']).toBe('shop-frontend');
+    // A random UUID per process from the SDK's detector, on spans and metrics alike.
+    const instanceId = spans[0]!.resource['service.instance.id'];
+    expect(instanceId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(receiver.metricPoints().map((p) => p.resource['service.instance.id']))).toEqual(new Set([instanceId]));
     // The custom monitor rule from instrumentation.ts.
     expect(spans.map((s) => s.attributes['auth.user_agent.class'])).toEqual(['monitor', 'monitor']);
     expect(spans[0]!.attributes['auth.user_agent.rule']).toMatch(/^custom:/);
@@ -49,15 +54,32 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     expect(histogramTotals(points, METRICS.middlewareDuration.name).count).toBe(2);
   });
 
+  it('keeps a service.instance.id set in OTEL_RESOURCE_ATTRIBUTES instead of a random one', async () => {
+    await runChild('plain', { OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=pod-7f9c4d,deployment.environment.name=prod' });
+    const resource = receiver.metricPoints()[0]!.resource;
+    expect(resource).toMatchObject({ 'service.instance.id': 'pod-7f9c4d', 'deployment.environment.name': 'prod', 'service.name': 'shop-frontend' });
+  });
+
   it('keeps an existing tracer provider (@vercel/otel) and adds the auth metrics through authMetricReaders()', async () => {
-    await runChild('vercel');
+    const { stderr } = await runChild('vercel');
+    expect(stderr).not.toContain('service.instance.id');
     const spans = receiver.spans().filter((s) => s.name === SPANS.middleware.name);
     expect(spans.length).toBe(2);
     // Spans went through @vercel/otel's provider: its resource, not ours.
     expect(spans[0]!.resource['vercel.runtime']).toBe('nodejs');
+    // The README's snippet gives @vercel/otel's resource an instance id; the metrics carry it.
+    const ids = new Set(receiver.metricPoints().map((p) => p.resource['service.instance.id']));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(latestCumulative(receiver.metricPoints(), METRICS.middlewareRuns.name, { 'auth.outcome': 'redirect' })).toBe(2);
     // Readers handed to another provider leave histograms to the SDK, which still reports them.
     expect(histogramTotals(receiver.metricPoints(), METRICS.middlewareDuration.name).count).toBe(2);
+  });
+
+  it('warns once through the diagnostic logger when @vercel/otel is registered without an instance id', async () => {
+    const { stderr } = await runChild('vercel-no-instance-id');
+    expect(receiver.metricPoints().every((p) => p.resource['service.instance.id'] === undefined)).toBe(true);
+    expect(stderr.match(/diag warn: .*no service\.instance\.id/g)).toHaveLength(1);
   });
 
   it('OTEL_SDK_DISABLED=true installs nothing and the app still runs', async () => {

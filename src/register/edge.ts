@@ -1,16 +1,16 @@
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { engine } from '../core/engine.js';
 import { edgeContextManager } from './edge-context.js';
 import { FetchMetricExporter, FetchSpanExporter } from './fetch-exporter.js';
 import { install, metricReadersFor, type RuntimeParts } from './install.js';
-import { exportIntervalOf, serviceNameOf, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
+import { edgeResource } from './resource.js';
+import { exportIntervalOf, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
 import { flush } from './providers.js';
 
 /** Edge: no `http` module, so OTLP/JSON over `fetch`; `AsyncLocalStorage` is a global there. */
 const edgeParts = (options: RegisterAuthTelemetryOptions): RuntimeParts => ({
   runtime: 'edge',
-  resource: () => resourceFromAttributes({ 'service.name': serviceNameOf(options), 'telemetry.sdk.language': 'webjs', ...options.resourceAttributes }),
+  resource: () => edgeResource(options),
   spanExporter: () => new FetchSpanExporter(),
   metricExporter: () => new FetchMetricExporter(),
   contextManager: edgeContextManager,

@@ -5,6 +5,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter }
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { configureAuthTelemetry, countInstrumentationError, engine } from '../core/engine.js';
 import { AuthHistogramProducer } from './histogram-producer.js';
+import { warnWithoutInstanceId } from './resource.js';
 import { exportIntervalOf, sdkDisabled, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
 import { hasGlobalTracerProvider, own } from './providers.js';
 
@@ -28,7 +29,7 @@ export function metricReadersFor(
   metricExporter: () => PushMetricExporter,
   { histogramProducer = false }: { histogramProducer?: boolean } = {},
 ): PeriodicExportingMetricReader[] {
-  const exporter = options.metricExporter ?? metricExporter();
+  const exporter = warnWithoutInstanceId(options.metricExporter ?? metricExporter());
   const metricProducers = histogramProducer ? [AuthHistogramProducer.for(exporter)] : [];
   return [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exportIntervalOf(options), metricProducers })];
 }

@@ -1,18 +1,15 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { install, metricReadersFor, type RuntimeParts } from './install.js';
-import { serviceNameOf, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
+import { nodeResource } from './resource.js';
+import { type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
 
 /** Node.js: the official OTLP/HTTP exporters, which honour the standard `OTEL_*` variables. */
 const nodeParts = (options: RegisterAuthTelemetryOptions): RuntimeParts => ({
   runtime: 'nodejs',
-  resource: () =>
-    defaultResource()
-      .merge(detectResources({ detectors: [envDetector] }))
-      .merge(resourceFromAttributes({ 'service.name': serviceNameOf(options), ...options.resourceAttributes })),
+  resource: () => nodeResource(options),
   spanExporter: () => new OTLPTraceExporter(),
   metricExporter: () => new OTLPMetricExporter(),
   contextManager: () => new AsyncLocalStorageContextManager().enable(),
