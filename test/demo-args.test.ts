@@ -22,7 +22,13 @@ describe('demo options', () => {
     expect(() => parseDemoArgs(['--durration', '60'])).toThrow(/unknown option --durration/);
     expect(() => parseDemoArgs(['--scenario', 'chaos'])).toThrow(/healthy or idp-outage/);
     expect(() => parseDemoArgs(['--users', '0'])).toThrow(DemoArgsError);
-    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 8, scenario: 'healthy', help: false });
+    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, help: false });
+  });
+
+  it('takes a number of instances within what the machine can run, and says the range otherwise', () => {
+    expect(parseDemoArgs(['--instances', '3']).instances).toBe(3);
+    expect(parseDemoArgs(['--instances=6']).instances).toBe(6);
+    for (const bad of ['0', '7', '2.5', 'three']) expect(() => parseDemoArgs(['--instances', bad])).toThrow(/--instances must be an integer from 1 to 6/);
   });
 });
 

@@ -26,6 +26,7 @@ import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/ex
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 
 import { startIdp, type Idp } from '../testkit/idp';
+import { startRoundRobinProxy } from '../testkit/round-robin-proxy';
 import {
   BrowserClient,
   CookieJar,
@@ -823,5 +824,45 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     expect(latestCumulative(points, 'c', (a) => a.extra === true)).toBe(2);
     expect(latestCumulative(points, 'd')).toBe(7);
     expect(latestCumulative(points, 'missing')).toBe(0);
+  });
+});
+
+describe('testkit round-robin load balancer', () => {
+  it('sends each request to the next upstream, keeps the Host header and every Set-Cookie, and streams bodies both ways', async () => {
+    const seen: { upstream: number; host: string | undefined; body: string }[] = [];
+    const upstreams = await Promise.all(
+      [0, 1, 2].map(
+        (upstream) =>
+          new Promise<Server>((resolve) => {
+            const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+              let body = '';
+              req.on('data', (c: Buffer) => (body += c.toString()));
+              req.on('end', () => {
+                seen.push({ upstream, host: req.headers.host, body });
+                res.writeHead(200, [['set-cookie', `a=${upstream}`], ['set-cookie', 'b=2'], ['content-type', 'text/plain']]);
+                res.end(`from ${upstream}`);
+              });
+            });
+            server.listen(0, '127.0.0.1', () => resolve(server));
+          }),
+      ),
+    );
+    const balancer = await startRoundRobinProxy(upstreams.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`));
+    try {
+      const answers = [];
+      for (let i = 0; i < 6; i++) {
+        const response = await fetch(`${balancer.url}/login?n=${i}`, { method: 'POST', body: `request ${i}` });
+        answers.push({ text: await response.text(), cookies: response.headers.getSetCookie() });
+      }
+      expect(answers.map((a) => a.text)).toEqual(['from 0', 'from 1', 'from 2', 'from 0', 'from 1', 'from 2']);
+      expect(answers[4]!.cookies).toEqual(['a=1', 'b=2']);
+      expect(seen.map((s) => s.body)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `request ${i}`));
+      // The apps see the balancer's address, so the redirects they build come back through it.
+      expect(new Set(seen.map((s) => s.host))).toEqual(new Set([new URL(balancer.url).host]));
+      expect(balancer.counts()).toEqual([2, 2, 2]);
+    } finally {
+      await balancer.stop();
+      for (const server of upstreams) server.close();
+    }
   });
 });

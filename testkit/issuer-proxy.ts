@@ -10,11 +10,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forward } from './http-forward';
 import type { Idp } from './idp';
 
 export interface IssuerProxy {
@@ -34,24 +35,6 @@ function selfSignedLocalhost(): { key: Buffer; cert: Buffer } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Sends `req` to `target` and streams the answer back unchanged (status, every header, body). */
-function forward(req: IncomingMessage, res: ServerResponse, target: URL, extraHeaders: Record<string, string> = {}): void {
-  const headers: Record<string, string | string[] | undefined> = { ...req.headers, ...extraHeaders, host: target.host };
-  delete headers['proxy-connection'];
-  const upstream = httpRequest(
-    { host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-      answer.pipe(res);
-    },
-  );
-  upstream.on('error', () => {
-    if (!res.headersSent) res.writeHead(502);
-    res.end();
-  });
-  req.pipe(upstream);
 }
 
 export async function startIssuerProxy(idp: Idp): Promise<IssuerProxy> {

@@ -3,9 +3,13 @@ export const DEMO_USAGE = `Usage: npm run demo -- [options]
   --duration <time>       traffic duration: 150, 90s, 2m (default 150 s, at most 30 min)
   --users <n>             real users browsing besides the one whose refresh token is revoked (default 8)
   --scenario <name>       healthy (default) or idp-outage (every grant revoked halfway: real users fail)
+  --instances <n>         app instances behind a round-robin load balancer, 1 to 6 (default 1)
   --otlp-endpoint <url>   also forward all OTLP to a Collector, e.g. http://localhost:4318
   --json <file>           write the summary and verdict as JSON
   --help                  this text`;
+
+/** Each instance is a `next start` process; more than a few would starve a small machine. */
+export const MAX_INSTANCES = 6;
 
 export class DemoArgsError extends Error {
   override readonly name = 'DemoArgsError';
@@ -15,6 +19,8 @@ export interface DemoArgs {
   durationSeconds: number;
   users: number;
   scenario: 'healthy' | 'idp-outage';
+  /** `next start` processes behind a round-robin load balancer. */
+  instances: number;
   otlpEndpoint?: string;
   jsonPath?: string;
   help: boolean;
@@ -29,7 +35,7 @@ export function parseDuration(text: string): number {
 }
 
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  const args: DemoArgs = { durationSeconds: 150, users: 8, scenario: 'healthy', help: false };
+  const args: DemoArgs = { durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, help: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
     const value = () => {
@@ -45,6 +51,12 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1 || n > 20) throw new DemoArgsError('--users must be an integer from 1 to 20');
         args.users = n;
+        break;
+      }
+      case '--instances': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > MAX_INSTANCES) throw new DemoArgsError(`--instances must be an integer from 1 to ${MAX_INSTANCES}`);
+        args.instances = n;
         break;
       }
       case '--scenario': {

@@ -4,10 +4,13 @@
  * OTLP receiver. Prints what the telemetry says and whether the shipped alerts would page.
  */
 import { setMaxListeners } from 'node:events';
+import { RESOURCE_INSTANCE_ID } from '../../src/core/naming.js';
 import { writeFileSync } from 'node:fs';
 import { startIdp, startOtlpReceiver, type Idp, type OtlpReceiver } from '../../testkit/index.js';
 import { freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../../testkit/round-robin-proxy.js';
 import { parseDemoArgs, DEMO_USAGE, DemoArgsError } from './args.js';
+import { POD_ATTRIBUTE, renderInstances, summarizeInstances } from './instances.js';
 import { renderSummary, summarize } from './summary.js';
 import { TrafficStats, runTraffic } from './traffic.js';
 import { evaluateAlerts, renderVerdict } from './verdict.js';
@@ -18,6 +21,13 @@ const ACCESS_TOKEN_TTL = 75;
 const METRIC_EXPORT_INTERVAL_MS = 5000;
 
 const say = (line = '') => process.stdout.write(line + '\n');
+
+/** Distinct free ports (asking one at a time may hand out the same port twice). */
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
 
 async function main(): Promise<number> {
   let args;
@@ -56,7 +66,8 @@ async function main(): Promise<number> {
 
   const started = Date.now();
   try {
-    say(`nextjs-auth-otel demo: ${args.durationSeconds} s of traffic, scenario "${args.scenario}"`);
+    const across = args.instances > 1 ? `, ${args.instances} app instances behind a round-robin balancer` : '';
+    say(`nextjs-auth-otel demo: ${args.durationSeconds} s of traffic, scenario "${args.scenario}"${across}`);
     say('Preparing the example app (first run: npm ci + next build, about a minute)…');
     await prepareExample(EXAMPLE, { log: (line) => say(`  ${line}`) });
 
@@ -64,25 +75,37 @@ async function main(): Promise<number> {
     cleanups.push(() => idp.stop());
     const receiver: OtlpReceiver = await startOtlpReceiver({ forwardTo: args.otlpEndpoint });
     cleanups.push(() => receiver.stop());
-    const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
+    // With several instances, users reach them through a round-robin balancer: no session affinity.
+    const [balancerPort, ...appPorts] = await freePorts(args.instances + 1);
+    const ports = args.instances > 1 ? appPorts : [balancerPort!];
+    const appUrl = `http://127.0.0.1:${balancerPort}`;
     await idp.registerRedirectUris(appUrl);
-    const app: ExampleApp = await startExample(EXAMPLE, {
-      port,
-      env: {
-        AUTH0_SECRET: 'nextjs-auth-otel-demo-secret-0123456789abcdef',
-        AUTH0_BASE_URL: appUrl,
-        AUTH0_ISSUER_BASE_URL: idp.url,
-        AUTH0_CLIENT_ID: idp.clientId,
-        AUTH0_CLIENT_SECRET: idp.clientSecret,
-        AUTH0_SCOPE: 'openid profile email offline_access',
-        OTEL_SERVICE_NAME: 'nextjs-auth-otel-demo',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: String(METRIC_EXPORT_INTERVAL_MS),
-      },
-    });
-    cleanups.push(() => app.stop());
-    say(`IdP (oidc-provider) ${idp.url} · app ${appUrl} · OTLP receiver ${receiver.url}${args.otlpEndpoint ? ` → forwarding to ${args.otlpEndpoint}` : ''}`);
+    const appEnv = {
+      AUTH0_SECRET: 'nextjs-auth-otel-demo-secret-0123456789abcdef',
+      AUTH0_BASE_URL: appUrl,
+      AUTH0_ISSUER_BASE_URL: idp.url,
+      AUTH0_CLIENT_ID: idp.clientId,
+      AUTH0_CLIENT_SECRET: idp.clientSecret,
+      AUTH0_SCOPE: 'openid profile email offline_access',
+      OTEL_SERVICE_NAME: 'nextjs-auth-otel-demo',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: String(METRIC_EXPORT_INTERVAL_MS),
+    };
+    const apps: ExampleApp[] = await Promise.all(
+      ports.map(async (port, i) => {
+        // Named as a Kubernetes replica would be; each runtime's service.instance.id stays its own.
+        const app = await startExample(EXAMPLE, { port, env: { ...appEnv, OTEL_RESOURCE_ATTRIBUTES: `${POD_ATTRIBUTE}=app-${i + 1}` } });
+        cleanups.push(() => app.stop());
+        return app;
+      }),
+    );
+    let balancer: RoundRobinProxy | undefined;
+    if (args.instances > 1) {
+      balancer = await startRoundRobinProxy(apps.map((a) => a.url), { port: balancerPort });
+      cleanups.push(() => balancer!.stop());
+    }
+    const appLine = balancer ? `app ${appUrl} (round-robin over ${apps.map((a) => a.url).join(', ')})` : `app ${appUrl}`;
+    say(`IdP (oidc-provider) ${idp.url} · ${appLine} · OTLP receiver ${receiver.url}${args.otlpEndpoint ? ` → forwarding to ${args.otlpEndpoint}` : ''}`);
     say(`Access tokens live ${ACCESS_TOKEN_TTL} s; refresh tokens rotate.`);
     say('');
 
@@ -108,18 +131,25 @@ async function main(): Promise<number> {
     }
     while (stats.events.length) say(`        ${stats.events.shift()}`);
 
-    // Metrics leave the app every few seconds; wait for two more exports so the totals are final.
-    const exportsNow = receiver.requests().filter((r) => r.path === '/v1/metrics').length;
+    // Metrics leave every instance every few seconds; wait until each has exported once more, so
+    // the totals are final.
     say('Traffic done; waiting for the last metric exports…');
+    const before = receiver.metricPoints();
+    const lastIndex = Math.max(-1, ...before.map((p) => p.exportIndex));
+    const instanceIds = new Set(before.map((p) => p.resource[RESOURCE_INSTANCE_ID]));
     await receiver
-      .waitFor(() => receiver.requests().filter((r) => r.path === '/v1/metrics').length >= exportsNow + 2, {
-        timeoutMs: METRIC_EXPORT_INTERVAL_MS * 4,
-      })
-      .catch(() => say('  (no further export arrived; the totals may miss the last seconds)'));
+      .waitFor(
+        () => {
+          const exportedAgain = new Set(receiver.metricPoints().filter((p) => p.exportIndex > lastIndex).map((p) => p.resource[RESOURCE_INSTANCE_ID]));
+          return [...instanceIds].every((id) => exportedAgain.has(id));
+        },
+        { timeoutMs: METRIC_EXPORT_INTERVAL_MS * 4, intervalMs: 500 },
+      )
+      .catch(() => say('  (not every instance exported again; the totals may miss the last seconds)'));
 
     const points = receiver.metricPoints();
     if (points.length === 0) {
-      say('No metrics reached the receiver. App output:\n' + app.output().slice(-4000));
+      say('No metrics reached the receiver. App output:\n' + apps.map((a) => a.output().slice(-4000)).join('\n'));
       return 1;
     }
     const summary = summarize(points, args.durationSeconds);
@@ -127,6 +157,9 @@ async function main(): Promise<number> {
     say('');
     say('─'.repeat(100));
     say(renderSummary(summary));
+    say('');
+    const instances = summarizeInstances(points);
+    say(renderInstances(instances, balancer?.counts()));
     say('');
     say(renderVerdict(verdict));
     say('─'.repeat(100));
@@ -141,7 +174,8 @@ async function main(): Promise<number> {
     }
     if (args.jsonPath) {
       const requests = Object.fromEntries(stats.requests);
-      writeFileSync(args.jsonPath, JSON.stringify({ args, summary, verdict, requests, failures: Object.fromEntries(stats.failures) }, null, 2));
+      const report = { args, summary, instances, balancer: balancer?.counts(), verdict, requests, failures: Object.fromEntries(stats.failures) };
+      writeFileSync(args.jsonPath, JSON.stringify(report, null, 2));
     }
     return 0;
   } finally {

@@ -2,7 +2,8 @@
  * Would the shipped alert rules page on this traffic? The demo runs minutes, the rules look at
  * 5 minutes to 1 day, so the observed per-series rates are projected as steady for a little more
  * than a day (the longest window) and the real rule file is evaluated by Prometheus' own rule
- * engine (`promtool test rules`).
+ * engine (`promtool test rules`). Each instance's series keeps its own `instance` label, so the
+ * rules sum per-instance rates across instances, as Prometheus does.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../../src/core/catalog.js';
+import { PROMETHEUS_INSTANCE_LABEL, RESOURCE_INSTANCE_ID } from '../../src/core/naming.js';
 import { PATHS } from '../../dashboards/src/index.js';
 import { PromNames, type CounterMetric } from '../../dashboards/src/promql.js';
 import { DEFAULT_OPTIONS } from '../../dashboards/src/options.js';
@@ -28,7 +30,7 @@ export interface AlertRule {
 }
 
 export type Verdict =
-  | { evaluated: true; rules: AlertRule[]; firing: AlertRule[]; pages: boolean }
+  | { evaluated: true; rules: AlertRule[]; firing: AlertRule[]; pages: boolean; instances: number }
   | { evaluated: false; rules: AlertRule[]; reason: string };
 
 export function shippedAlertRules(): AlertRule[] {
@@ -60,7 +62,8 @@ export function projectedSeries(points: ReceivedMetricPoint[], durationSeconds: 
         if (name !== undefined && typeof value === 'string') attrs[name] = value;
       }
       const perMinute = (series.value ?? 0) / minutes;
-      out.push(factory.counter(metric as CounterMetric, attrs, piecewise([{ minutes: PROJECTION_MINUTES, perMinute }])));
+      const instance = String(series.resource[RESOURCE_INSTANCE_ID] ?? JOB);
+      out.push(factory.counter(metric as CounterMetric, attrs, piecewise([{ minutes: PROJECTION_MINUTES, perMinute }]), { instance }));
     }
   }
   return out;
@@ -78,13 +81,15 @@ export function evaluateAlerts(points: ReceivedMetricPoint[], durationSeconds: n
   const dir = mkdtempSync(join(tmpdir(), 'nextjs-auth-otel-verdict-'));
   try {
     const file = join(dir, 'projection.yaml');
+    const inputSeries = projectedSeries(points, durationSeconds);
+    const instances = new Set(inputSeries.map((s) => s.labels[PROMETHEUS_INSTANCE_LABEL])).size;
     const test = renderTestFile(
       join(REPOSITORY_ROOT, PATHS.prometheusRules),
       [
         {
           name: 'demo traffic, projected steady',
           interval: '1m',
-          input_series: projectedSeries(points, durationSeconds),
+          input_series: inputSeries,
           // Expect silence from every rule: promtool then lists exactly the alerts that did fire.
           alert_rule_test: rules.map((r) => ({ eval_time: `${PROJECTION_MINUTES}m`, alertname: r.alert, exp_alerts: [] })),
         },
@@ -99,7 +104,7 @@ export function evaluateAlerts(points: ReceivedMetricPoint[], durationSeconds: n
     }
     const firingNames = new Set([...output.matchAll(/alertname: (\w+), time: [^\n]*\n\s*exp:\[\],?\s*\n\s*got:\[\s*\n\s*0:/g)].map((m) => m[1]!));
     const firing = rules.filter((r) => firingNames.has(r.alert));
-    return { evaluated: true, rules, firing, pages: firing.some((r) => r.severity === 'critical') };
+    return { evaluated: true, rules, firing, pages: firing.some((r) => r.severity === 'critical'), instances };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,7 +117,8 @@ export function renderVerdict(verdict: Verdict): string {
     return lines.join('\n');
   }
   lines.push(
-    `Alert rules (${verdict.rules.length} in ${PATHS.prometheusRules}, evaluated by promtool on these rates held steady for ${PROJECTION_MINUTES / 60} h):`,
+    `Alert rules (${verdict.rules.length} in ${PATHS.prometheusRules}, evaluated by promtool on these rates held steady for ${PROJECTION_MINUTES / 60} h,` +
+      ` each of the ${verdict.instances} instances' series on its own, summed by the rules):`,
   );
   for (const rule of verdict.rules) {
     const fires = verdict.firing.includes(rule);

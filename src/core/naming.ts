@@ -34,6 +34,13 @@ export function datadogTag(attribute: AttributeName): string {
 }
 
 /**
+ * The resource attributes that identify an exporting instance. `service.instance.id` must be unique
+ * per process or isolate: instances that share one write the same series.
+ */
+export const RESOURCE_SERVICE_NAME = 'service.name';
+export const RESOURCE_INSTANCE_ID = 'service.instance.id';
+
+/**
  * The label the resource attribute `service.name` becomes in Prometheus (the Collector's Prometheus
  * exporters and Prometheus' OTLP receiver both write it as `job`; `service.instance.id` becomes `instance`).
  */

@@ -9,14 +9,14 @@ import {
 } from '@opentelemetry/resources';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ExportResult } from '@opentelemetry/core';
+import { RESOURCE_INSTANCE_ID } from '../core/naming.js';
 import { serviceNameOf, type RegisterAuthTelemetryOptions } from './options.js';
 
-/**
+/*
  * Every instance exporting cumulative counters needs its own identity: two replicas with the same
  * resource write the same series, and `rate()` reads each switch between their totals as a reset.
  * The semantic conventions require `service.instance.id` to be unique per instance.
  */
-export const SERVICE_INSTANCE_ID = 'service.instance.id';
 
 /**
  * Node.js: the SDK's detectors. The instance id is a random UUID per process unless
@@ -35,7 +35,7 @@ export function nodeResource(options: RegisterAuthTelemetryOptions): Resource {
  */
 export function edgeResource(options: RegisterAuthTelemetryOptions): Resource {
   return resourceFromAttributes({
-    [SERVICE_INSTANCE_ID]: globalThis.crypto.randomUUID(),
+    [RESOURCE_INSTANCE_ID]: globalThis.crypto.randomUUID(),
     'telemetry.sdk.language': 'webjs',
     ...resourceAttributesFromEnv(),
     'service.name': serviceNameOf(options),
@@ -75,7 +75,7 @@ export function warnWithoutInstanceId(exporter: PushMetricExporter): PushMetricE
     export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
       if (!checked) {
         checked = true;
-        if (metrics.resource.attributes[SERVICE_INSTANCE_ID] === undefined) {
+        if (metrics.resource.attributes[RESOURCE_INSTANCE_ID] === undefined) {
           diag.warn(
             'nextjs-auth-otel: the meter provider\'s resource has no service.instance.id, so several instances of this app write the same ' +
               "metric series. Add `attributes: { 'service.instance.id': crypto.randomUUID() }` to registerOTel(), or set it in OTEL_RESOURCE_ATTRIBUTES.",

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../testkit/example-app.js';
+import type { InstancesReport } from '../../scripts/demo/instances.js';
 import type { DemoSummary } from '../../scripts/demo/summary.js';
 import type { Verdict } from '../../scripts/demo/verdict.js';
 
@@ -18,7 +19,14 @@ afterAll(() => {
   for (const child of children) child.kill('SIGTERM');
 });
 
-type DemoReport = { summary: DemoSummary; verdict: Verdict; requests: Record<string, number>; failures: Record<string, number> };
+type DemoReport = {
+  summary: DemoSummary;
+  instances: InstancesReport;
+  balancer?: number[];
+  verdict: Verdict;
+  requests: Record<string, number>;
+  failures: Record<string, number>;
+};
 
 async function runDemo(...args: string[]): Promise<{ code: number | null; stdout: string; report: DemoReport }> {
   const json = join(mkdtempSync(join(tmpdir(), 'demo-')), 'report.json');
@@ -80,6 +88,51 @@ describe('npm run demo', () => {
       expect(report.verdict.firing.map((r) => r.alert)).toContain('AuthRealUserRefreshFailureBurn');
       expect(report.verdict.pages).toBe(true);
     }
+    expect(stdout).toContain('VERDICT: on-call would be PAGED');
+  }, DEMO_TIMEOUT_MS);
+
+  it('three instances behind a round-robin balancer: each exports under its own identity, the totals add up, the verdict sums across them', async () => {
+    const { stdout, report } = await runDemo('--duration', '45', '--users', '4', '--instances', '3');
+    const { summary, instances, verdict } = report;
+
+    // Every process served traffic; each runtime in it exported under its own service.instance.id.
+    expect(report.balancer).toHaveLength(3);
+    for (const served of report.balancer!) expect(served).toBeGreaterThan(20);
+    expect(new Set(instances.instances.map((i) => i.pod))).toEqual(new Set(['app-1', 'app-2', 'app-3']));
+    expect(new Set(instances.instances.map((i) => i.instanceId)).size).toBe(instances.instances.length);
+    for (const pod of ['app-1', 'app-2', 'app-3']) {
+      const edge = instances.instances.filter((i) => i.pod === pod && i.runtimes.includes('edge'));
+      expect(edge, `${pod}'s Edge middleware`).toHaveLength(1);
+      expect(edge[0]!.middlewareRuns).toBeGreaterThan(0);
+    }
+    // No session affinity: users' refreshes happened on more than one process.
+    expect(new Set(instances.instances.filter((i) => i.refreshes > 0).map((i) => i.pod)).size).toBeGreaterThan(1);
+
+    // The per-instance counts add up to the totals the per-class summary computed from the same OTLP.
+    const sum = (pick: (c: DemoSummary['classes'][number]) => Record<string, number>) =>
+      summary.classes.reduce((n, c) => n + Object.values(pick(c)).reduce((a, b) => a + b, 0), 0);
+    expect(instances.total.refreshes).toBe(sum((c) => c.refreshes));
+    expect(instances.total.middlewareRuns).toBe(sum((c) => c.middlewareRuns));
+    expect(instances.total.refreshes).toBe(instances.instances.reduce((n, i) => n + i.refreshes, 0));
+    expect(summary.realUsers.failureCodes.invalid_grant).toBeGreaterThan(0);
+
+    expect(verdict.evaluated).toBe(true);
+    if (verdict.evaluated) {
+      expect(verdict.instances).toBe(instances.instances.length);
+      expect(verdict.firing.map((r) => r.alert)).not.toContain('AuthMiddlewareErrors');
+    }
+    expect(Object.keys(report.failures)).toEqual([]);
+    expect(summary.instrumentationErrors).toBe(0);
+    expect(stdout).toMatch(/round-robin over http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toContain('Per instance');
+    expect(stdout).toMatch(/auth\.middleware\.runs\s+\d+ \/ \d+/);
+  }, DEMO_TIMEOUT_MS);
+
+  it('an IdP outage pages on-call from the sum over three instances', async () => {
+    const { stdout, report } = await runDemo('--duration', '40', '--users', '4', '--scenario', 'idp-outage', '--instances', '3');
+    expect(report.summary.realUsers.failureRatio).toBeGreaterThan(0.2);
+    expect(new Set(report.instances.instances.filter((i) => i.refreshFailures > 0).map((i) => i.pod)).size).toBeGreaterThan(1);
+    expect(report.verdict.evaluated && report.verdict.pages).toBe(true);
     expect(stdout).toContain('VERDICT: on-call would be PAGED');
   }, DEMO_TIMEOUT_MS);
 
