@@ -88,6 +88,22 @@ describe('many instances exporting to one receiver', () => {
     for (const [series, count] of histogramCounts) expect(totals.get(series), series).toBe(count);
   });
 
+  it('short-lived instances exporting delta temporality (serverless, Edge): the deltas of every instance add up to the totals', async () => {
+    await runReplicas({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' });
+    const points = receiver.metricPoints();
+    expect(new Set(points.map((p) => p.resource[INSTANCE_ID])).size).toBe(REPLICAS.length);
+    const runs = points.filter((p) => p.name === METRICS.middlewareRuns.name);
+    expect(new Set(runs.map((p) => p.temporality))).toEqual(new Set(['delta']));
+    // Each export carries only what happened since the previous one: no point holds a replica's total.
+    const browserRuns = runs.filter((p) => p.attributes['auth.user_agent.class'] === 'browser');
+    for (const id of new Set(browserRuns.map((p) => p.resource[INSTANCE_ID]))) {
+      const values = browserRuns.filter((p) => p.resource[INSTANCE_ID] === id).map((p) => p.value ?? 0);
+      expect(Math.max(...values)).toBeLessThan(values.reduce((a, b) => a + b, 0));
+    }
+    const totals = sumOverInstances(points);
+    for (const [series, expected] of expectedRuns()) expect(totals.get(series), series).toBe(expected);
+  });
+
   it('negative control: replicas sharing one identity overwrite each other, and the sums fall short', async () => {
     await runReplicas({ OTEL_RESOURCE_ATTRIBUTES: `${INSTANCE_ID}=shop-frontend` });
     const points = receiver.metricPoints();
