@@ -36,20 +36,45 @@ export class Series {
     return this.notation;
   }
 
-  /** Per-second rate over [t - window, t] (minutes), as PromQL computes it for window-aligned samples. */
+  /** Per-second `rate()` over [t - window, t] (minutes). */
   rate(t: number, window: number): number {
-    return (this.at(t) - this.at(t - window)) / (window * 60);
+    return this.increase(t, window) / (window * 60);
   }
 
+  /**
+   * `increase()` as Prometheus 2.x computes it (extrapolatedRate) from the samples in the closed
+   * range [t - window, t]: a drop is a counter reset, and where the samples stop short of the range
+   * end (a series that went away) the result is extrapolated by half a sample interval. Samples are
+   * one a minute from minute 0 to `this.minutes`, so for a range full of samples this is exactly
+   * at(t) - at(t - window).
+   */
   increase(t: number, window: number): number {
-    return this.at(t) - this.at(t - window);
+    const from = Math.max(t - window, 0);
+    const to = Math.min(t, this.minutes);
+    // Fewer than two samples: Prometheus returns nothing for the series, which adds nothing to a sum.
+    if (to - from < 1) return 0;
+    let delta = this.at(to) - this.at(from);
+    for (let m = from + 1; m <= to; m++) if (this.at(m) < this.at(m - 1)) delta += this.at(m - 1);
+    const sampled = to - from;
+    let toStart = from - (t - window);
+    // A counter is not extrapolated below zero.
+    if (delta > 0 && this.at(from) >= 0) toStart = Math.min(toStart, sampled * (this.at(from) / delta));
+    const edge = (gap: number) => (gap < 1.1 ? gap : 0.5);
+    return delta * ((sampled + edge(toStart) + edge(t - to)) / sampled);
   }
 }
 
 const fmt = (n: number) => String(Number(n.toPrecision(12)));
 
+/** A counter's values by minute, its last sample's minute, and its promtool `values:` text. */
+export interface Shape {
+  readonly at: (minute: number) => number;
+  readonly minutes: number;
+  readonly notation: string;
+}
+
 /** A piecewise-linear counter starting at 0; written in promtool's `a+bxn` notation. */
-export function piecewise(segments: readonly Segment[]): { at: (m: number) => number; minutes: number; notation: string } {
+export function piecewise(segments: readonly Segment[]): Shape {
   const minutes = segments.reduce((n, s) => n + s.minutes, 0);
   const at = (m: number): number => {
     if (m <= 0) return 0;
@@ -74,9 +99,81 @@ export function piecewise(segments: readonly Segment[]): { at: (m: number) => nu
 }
 
 /** A counter that only ever moves in whole steps (a real OTel counter exported every minute). */
-export function stepped(minutes: number, at: (m: number) => number): { at: (m: number) => number; minutes: number; notation: string } {
+export function stepped(minutes: number, at: (m: number) => number): Shape {
   const values = Array.from({ length: minutes + 1 }, (_, m) => fmt(at(m)));
   return { at, minutes, notation: values.join(' ') };
+}
+
+/** A replica of a job: its Prometheus `instance`, and what happens to it during the scenario. */
+export interface Replica {
+  readonly instance: string;
+  /** The process restarts at this minute: it serves nothing that minute and its counters start again from 0. */
+  readonly restartAt?: number;
+  /** Its last export (scaled in, or replaced under a new instance id): the series goes stale after it. */
+  readonly lastAt?: number;
+}
+
+/** Three replicas of a job: a steady one, one that restarts at `restartAt`, one whose last export is at `lastAt`. */
+export function replicasOf(job: string, events: { restartAt?: number; lastAt?: number } = {}): Replica[] {
+  const pod = (suffix: string) => `${job}-7f9c4d-${suffix}`;
+  return [
+    { instance: pod('x2k8p') },
+    { instance: pod('m4q7z'), restartAt: events.restartAt },
+    { instance: pod('r9w2j'), lastAt: events.lastAt },
+  ];
+}
+
+/**
+ * One job's series as several replicas export it: every minute's increase is shared equally by the
+ * replicas up that minute, so the job's traffic is that of `series`. Shares may be fractions;
+ * Prometheus reads counters as floats.
+ */
+export function spread(series: Series, replicas: readonly Replica[]): Series[] {
+  const up = (r: Replica, m: number) => m !== r.restartAt && m <= (r.lastAt ?? Infinity);
+  const share = (r: Replica, m: number) => {
+    const n = replicas.filter((x) => up(x, m)).length;
+    if (n === 0) throw new Error(`${series.series}: no replica up at minute ${m}`);
+    return up(r, m) ? 1 / n : 0;
+  };
+  return replicas.map((r) => {
+    const last = Math.min(series.minutes, r.lastAt ?? Infinity);
+    const steps: (number | null)[] = [];
+    for (let m = 1; m <= last; m++) steps.push(m === r.restartAt ? null : (series.at(m) - series.at(m - 1)) * share(r, m));
+    const shape = stepwise(steps, { start: series.at(0) * share(r, 0), stale: last < series.minutes });
+    return new Series(series.name, { ...series.labels, [PROMETHEUS_INSTANCE_LABEL]: r.instance }, shape.at, shape.minutes, shape.notation);
+  });
+}
+
+/**
+ * A counter from its increase in each minute after minute 0 (`null`: the process restarts and the
+ * counter is 0 again), written as runs of equal increases in promtool's `a+bxn` notation; `at`
+ * reads the values back from that text. Numbers are written in full (shares of a job's traffic are
+ * often thirds) so that replicas add up to the job. `stale` ends the series with a staleness marker,
+ * as Prometheus writes when a scraped target goes away.
+ */
+export function stepwise(
+  steps: readonly (number | null)[],
+  { start = 0, stale = false }: { start?: number; stale?: boolean } = {},
+): Shape {
+  const same = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
+  const value = (r: { value: number; step: number }, j: number) => r.value + r.step * j;
+  const runs = [{ value: start, step: 0, count: 0 }];
+  for (const step of steps) {
+    const run = runs[runs.length - 1]!;
+    if (step !== null && (run.count === 0 || same(step, run.step))) {
+      if (run.count === 0) run.step = step;
+      run.count++;
+    } else {
+      runs.push({ value: step === null ? 0 : value(run, run.count) + step, step: 0, count: 0 });
+    }
+  }
+  const values = runs.flatMap((r) => Array.from({ length: r.count + 1 }, (_, j) => value(r, j)));
+  const text = runs.map((r) => (r.count === 0 ? `${r.value}` : `${r.value}+${r.step}x${r.count}`)).join(' ');
+  return {
+    at: (m) => values[Math.min(Math.max(m, 0), values.length - 1)]!,
+    minutes: steps.length,
+    notation: stale ? `${text} stale` : text,
+  };
 }
 
 /** Where a series comes from: Prometheus' `job` (`service.name`) and `instance` (`service.instance.id`). */
@@ -86,7 +183,7 @@ export interface Origin {
 }
 
 export interface SeriesFactory {
-  counter(metric: CounterMetric, attrs: Attrs, shape: ReturnType<typeof piecewise>, origin?: string | Origin): Series;
+  counter(metric: CounterMetric, attrs: Attrs, shape: Shape, origin?: string | Origin): Series;
   /**
    * Histogram series (`_bucket` per bound and `+Inf`, `_sum`, `_count`) from per-minute observation
    * counts per bucket (non-cumulative; the last entry is the `+Inf` overflow).
