@@ -1,7 +1,7 @@
 /**
  * Alert rules under promtool: `promtool check rules` and the scenario tests in
  * dashboards/prometheus/tests/, plus negative controls showing the scenarios catch a rule that
- * loses its user-agent class filter or its traffic guard.
+ * loses its user-agent class filter or its traffic guard, or sums per instance instead of per job.
  *
  * promtool comes from Debian's `prometheus` package (2.42). Without it the suite fails in CI and is
  * skipped, with the reason printed, elsewhere.
@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALERT_NAMES, allAlerts } from '../dashboards/src/alerts.js';
 import { PATHS, buildAll, resolveOptions, type BuildOptions } from '../dashboards/src/index.js';
-import { scenarioFiles, scenarios } from '../dashboards/src/promtool/scenarios.js';
+import { THREE_REPLICAS_FILE, scenarioFiles, scenarios } from '../dashboards/src/promtool/scenarios.js';
 
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 
@@ -68,6 +68,28 @@ function expectations(root: string, file: string) {
     tests: { alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] }[];
   };
   return doc.tests.flatMap((t) => t.alert_rule_test);
+}
+
+type AlertCheck = { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] };
+
+/** Each scenario group's name, input series and alert checks, read back from a generated promtool file. */
+function groupsOf(root: string, file: string) {
+  const doc = parse(readFileSync(join(rulesDir(root), testFile(file)), 'utf8')) as {
+    tests: { name: string; input_series: { series: string; values: string }[]; alert_rule_test: AlertCheck[] }[];
+  };
+  return doc.tests;
+}
+
+/** The pages a failed `promtool test rules` run expected and did not get, as `alert at time in group`. */
+function missedPages(output: string): string[] {
+  return output
+    .split(/\n\s+name: /)
+    .slice(1)
+    .filter((block) => /got:\[\]/.test(block))
+    .map((block) => {
+      const [, alert, time] = /alertname: (\w+), time: (\w+)/.exec(block)!;
+      return `${alert} at ${time} in ${block.slice(0, block.indexOf(',\n'))}`;
+    });
 }
 
 describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
@@ -145,6 +167,25 @@ describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
     expect(low.every((t) => t.exp_alerts.length === 0)).toBe(true);
   });
 
+  it(`${THREE_REPLICAS_FILE} mirrors every one-instance group on three replicas (a counter reset, a series going stale) with the same pages`, () => {
+    const three = groupsOf(root, THREE_REPLICAS_FILE);
+    const pages = (checks: AlertCheck[]) => checks.map((c) => [c.eval_time, c.alertname, c.exp_alerts.map((a) => a.exp_labels)]);
+    const oneInstanceFiles = scenarios(resolveOptions())
+      .map((sc) => sc.file)
+      .filter((f) => f !== THREE_REPLICAS_FILE);
+    for (const group of oneInstanceFiles.flatMap((f) => groupsOf(root, f))) {
+      const mirror = three.find((g) => g.name.endsWith(`: ${group.name}`));
+      expect(mirror, group.name).toBeDefined();
+      expect(pages(mirror!.alert_rule_test), group.name).toEqual(pages(group.alert_rule_test));
+      const instances = new Set(mirror!.input_series.map((s) => /instance="([^"]+)"/.exec(s.series)![1]));
+      expect(instances.size, group.name).toBe(3);
+      expect(mirror!.input_series.some((s) => s.values.endsWith(' stale')), group.name).toBe(true);
+      // A run that starts again from 0 after the first: a restart.
+      expect(mirror!.input_series.some((s) => / 0\+/.test(s.values)), group.name).toBe(true);
+    }
+    expect(three.length).toBe(oneInstanceFiles.flatMap((f) => groupsOf(root, f)).length + 1);
+  });
+
   describe('negative controls: the scenarios fail when a safeguard is removed', () => {
     it('without the browser-class filter the bot/monitor storm pages (bot-storm.yaml goes red)', () => {
       const variant = generate({ dropClassFilter: true });
@@ -172,6 +213,29 @@ describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
       expect(low.output).toContain(`alertname: ${ALERT_NAMES.burn}`);
       expect(low.output).toContain('fail at 100% (long window)');
       expect(promtool(rulesDir(variant), 'test', 'rules', testFile('bot-storm.yaml')).status).toBe(0);
+    });
+
+    it("summed per instance (by (job, instance)) the rules miss the pages only the job's sum triggers (three-replicas.yaml goes red)", () => {
+      const variant = generate({ perInstance: true });
+      const rules = readFileSync(join(variant, PATHS.prometheusRules), 'utf8');
+      expect(rules).toContain('sum by (job, instance) (rate(auth_token_refreshes_total');
+      expect(promtool(rulesDir(variant), 'check', 'rules', 'prometheus-rules.yaml').status).toBe(0);
+
+      const r = promtool(rulesDir(variant), 'test', 'rules', testFile(THREE_REPLICAS_FILE));
+      expect(r.status).not.toBe(0);
+      const missed = missedPages(r.output);
+      // The job passes the traffic guard, no replica does.
+      expect(missed).toContainEqual(expect.stringMatching(new RegExp(`^${ALERT_NAMES.burn} at 45m in .*traffic guard`)));
+      // 7.5 middleware errors in 5 minutes over the job; fewer than 5 on each replica.
+      expect(missed).toContainEqual(expect.stringMatching(new RegExp(`^${ALERT_NAMES.middleware} at 30m in .*just above the minimum`)));
+      // Failures that moved between replicas cross both windows only in the job's sum.
+      expect(missed).toContainEqual(expect.stringMatching(new RegExp(`^${ALERT_NAMES.burn} at 6h40m in Failures move between replicas`)));
+      // With one instance the same rules only add an instance label: no page is missed.
+      for (const file of ['real-user-burn.yaml', 'middleware-errors.yaml']) {
+        const one = promtool(rulesDir(variant), 'test', 'rules', testFile(file));
+        expect(one.output).toContain('instance="shop-7f9c4d-x2k8p"');
+        expect(missedPages(one.output)).toEqual([]);
+      }
     });
   });
 

@@ -4,6 +4,7 @@
  * expanded inline, so they also work where the recording rules are not loaded.
  */
 import {
+  INSTANCE,
   JOB,
   durationSeconds as seconds,
   PromNames,
@@ -101,6 +102,9 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
   const refreshes = P.counter('tokenRefreshes');
   const refreshBase = recordingBase('tokenRefreshes');
   const realUsers: Matcher[] = o.dropClassFilter ? [] : [eq(classL, V.browser)];
+  // Each instance exports its own counters: every rule sums them per job (the control keeps instances apart).
+  const byJob = o.perInstance ? [JOB, INSTANCE] : [JOB];
+  const onJob = `on(${byJob.join(', ')})`;
 
   // ---- refresh SLO ----------------------------------------------------------------------------
   const objective: RecordDef = {
@@ -122,15 +126,15 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       record: `${JOB}:${refreshBase}:${V.browser}_failure_ratio_rate${w}`,
       expr: () =>
         [
-          sumBy([JOB], `rate(${selector(refreshes, [...realUsers, eq(outcomeL, V.refreshFailure)])}[${w}])`),
+          sumBy(byJob, `rate(${selector(refreshes, [...realUsers, eq(outcomeL, V.refreshFailure)])}[${w}])`),
           '/',
-          sumBy([JOB], `rate(${selector(refreshes, realUsers)}[${w}])`),
+          sumBy(byJob, `rate(${selector(refreshes, realUsers)}[${w}])`),
         ].join('\n'),
     });
   }
   const attempts1h: RecordDef = {
     record: `${JOB}:${refreshBase}:${V.browser}_increase1h`,
-    expr: () => sumBy([JOB], `increase(${selector(refreshes, realUsers)}[1h])`),
+    expr: () => sumBy(byJob, `increase(${selector(refreshes, realUsers)}[1h])`),
   };
   const burnAlert: AlertDef = {
     alert: ALERT_NAMES.burn,
@@ -153,7 +157,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       });
       const burning = pairs.join('\nor\n');
       if (o.dropTrafficGuard) return burning;
-      return `(\n${indent(burning)}\n)\nand on(${JOB})\n(${ref(attempts1h)} >= ${o.minRefreshesPerHour})`;
+      return `(\n${indent(burning)}\n)\nand ${onJob}\n(${ref(attempts1h)} >= ${o.minRefreshesPerHour})`;
     },
   };
 
@@ -165,7 +169,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
     record: `${JOB}:${runsBase}:${V.browser}_error_rate5m`,
     expr: () =>
       sumBy(
-        [JOB],
+        byJob,
         [
           `rate(${selector(runs, [...browser, eq(outcomeL, V.middlewareError)])}[5m])`,
           'or',
@@ -175,7 +179,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
   };
   const mwRuns: RecordDef = {
     record: `${JOB}:${runsBase}:${V.browser}_rate5m`,
-    expr: () => sumBy([JOB], `rate(${selector(runs, browser)}[5m])`),
+    expr: () => sumBy(byJob, `rate(${selector(runs, browser)}[5m])`),
   };
   const middlewareAlert: AlertDef = {
     alert: ALERT_NAMES.middleware,
@@ -205,7 +209,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       'fails with invalid_grant, logging the user out.',
     lookbackSeconds: 1800,
     expr: () =>
-      `${sumBy([JOB, reasonL], `increase(${selector(unpersisted, browser)}[30m])`)} >= ${THRESHOLDS.unpersistedMinPer30m}`,
+      `${sumBy([...byJob, reasonL], `increase(${selector(unpersisted, browser)}[30m])`)} >= ${THRESHOLDS.unpersistedMinPer30m}`,
   };
 
   const reads = P.counter('sessionReads');
@@ -223,15 +227,15 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
     expr: () =>
       [
         '(',
-        indent(sumBy([JOB, invalidL], `rate(${invalidReads}[15m])`)),
-        `  / on(${JOB}) group_left()`,
+        indent(sumBy([...byJob, invalidL], `rate(${invalidReads}[15m])`)),
+        `  / ${onJob} group_left()`,
         indent(
-          sumBy([JOB], `rate(${selector(reads, [...browser, re(outcomeL, [V.sessionFound, V.sessionInvalid])])}[15m])`),
+          sumBy(byJob, `rate(${selector(reads, [...browser, re(outcomeL, [V.sessionFound, V.sessionInvalid])])}[15m])`),
         ),
         `  > ${num(THRESHOLDS.invalidCookieRatio)}`,
         ')',
         'and',
-        `(${sumBy([JOB, invalidL], `increase(${invalidReads}[15m])`)} >= ${THRESHOLDS.invalidCookieMinPer15m})`,
+        `(${sumBy([...byJob, invalidL], `increase(${invalidReads}[15m])`)} >= ${THRESHOLDS.invalidCookieMinPer15m})`,
       ].join('\n'),
   };
 
@@ -242,11 +246,11 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
   const noiseRecords = (w: string) => {
     const a: RecordDef = {
       record: `${JOB}:${requestsBase}:non_${V.browser}_error_rate${w}`,
-      expr: () => sumBy([JOB], `rate(${selector(requests, [notBrowser, eq(outcomeL, V.tokenError)])}[${w}])`),
+      expr: () => sumBy(byJob, `rate(${selector(requests, [notBrowser, eq(outcomeL, V.tokenError)])}[${w}])`),
     };
     const b: RecordDef = {
       record: `${JOB}:${refreshBase}:non_${V.browser}_failure_rate${w}`,
-      expr: () => sumBy([JOB], `rate(${selector(refreshes, [notBrowser, eq(outcomeL, V.refreshFailure)])}[${w}])`),
+      expr: () => sumBy(byJob, `rate(${selector(refreshes, [notBrowser, eq(outcomeL, V.refreshFailure)])}[${w}])`),
     };
     return [a, b] as const;
   };

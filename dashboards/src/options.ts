@@ -1,7 +1,7 @@
 /**
  * Generator options. The committed files under `dashboards/` are built with DEFAULT_OPTIONS;
  * `scripts/build-dashboards.ts --slo=0.995 --out=DIR` (or NEXTJS_AUTH_OTEL_SLO=0.995) writes a
- * customised set elsewhere. The two `drop*` switches exist only for the negative-control tests.
+ * customised set elsewhere. The `drop*` and `perInstance` switches exist only for the negative-control tests.
  */
 
 /**
@@ -25,6 +25,8 @@ export interface BuildOptions {
   readonly dropClassFilter: boolean;
   /** Negative control: drop the minimum-traffic guard from the burn-rate alert. */
   readonly dropTrafficGuard: boolean;
+  /** Negative control: the alert rules sum per instance (`by (job, instance)`) instead of across a job's instances. */
+  readonly perInstance: boolean;
 }
 
 export const DEFAULT_OPTIONS: BuildOptions = {
@@ -35,6 +37,7 @@ export const DEFAULT_OPTIONS: BuildOptions = {
   runbookUrl: 'https://github.com/nextjs-auth-otel/nextjs-auth-otel/blob/main/docs/runbook.md',
   dropClassFilter: false,
   dropTrafficGuard: false,
+  perInstance: false,
 };
 
 export function resolveOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {

@@ -16,6 +16,7 @@ import {
   type MetricName,
 } from '../../src/core/catalog.js';
 import {
+  PROMETHEUS_INSTANCE_LABEL,
   PROMETHEUS_SERVICE_LABEL,
   jsPrometheusExporterMetricName,
   prometheusLabel,
@@ -34,6 +35,9 @@ const HISTOGRAM_SUFFIX = { bucket: '_bucket', sum: '_sum', count: '_count' } as 
 
 /** The label `service.name` becomes. */
 export const JOB = PROMETHEUS_SERVICE_LABEL;
+
+/** The label `service.instance.id` becomes: one per process, so every query sums it away. */
+export const INSTANCE = PROMETHEUS_INSTANCE_LABEL;
 
 /** Prometheus label of a catalog attribute. */
 export const label = (attribute: AttributeName): string => prometheusLabel(attribute);

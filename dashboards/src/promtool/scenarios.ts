@@ -3,6 +3,12 @@
  * that minute; every other alert must be silent. Each check also evaluates every Grafana-managed
  * rule's inline expression and requires it to return exactly what the recorded Prometheus
  * expression returns.
+ *
+ * Each group describes a job's traffic once and is deployed on a fleet: one instance (a file per
+ * topic), and three replicas, one restarting and one going away inside the alert windows
+ * (three-replicas.yaml). The checks are the same, so the rules must page at the same minutes
+ * whether a job's counters come from one process or several; the `$value`s are computed from the
+ * series as exported, the way Prometheus computes rate() over resets and series that stop.
  */
 import {
   ERROR_CODES,
@@ -20,7 +26,20 @@ import type { BuildOptions } from '../options.js';
 import { JOB, PromNames, label, value } from '../promql.js';
 import { GENERATED_HEADER } from '../rules-render.js';
 import { minutes, renderTemplate, renderTestFile, type AlertTest, type ExprTest, type TestGroup } from './render.js';
-import { piecewise, seriesFactory, stepped, type Labels, type Series } from './series.js';
+import {
+  piecewise,
+  replicasOf,
+  seriesFactory,
+  spread,
+  stepped,
+  stepwise,
+  type Attrs,
+  type Labels,
+  type Origin,
+  type Series,
+  type SeriesFactory,
+  type Shape,
+} from './series.js';
 
 type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
 
@@ -49,6 +68,7 @@ export interface Scenario {
 }
 
 export const JOB_UNDER_TEST = 'shop';
+export const THREE_REPLICAS_FILE = 'three-replicas.yaml';
 
 const cls = {
   browser: value(USER_AGENT_CLASSES, 'browser'),
@@ -80,255 +100,349 @@ const errType = {
 };
 const ROUTE = '/dashboard';
 
-export function scenarios(o: BuildOptions): Scenario[] {
-  const S = seriesFactory(new PromNames(o.naming), JOB_UNDER_TEST);
-  const job = { [JOB]: JOB_UNDER_TEST };
-  const lin = (...segs: [minutes: number, perMinute: number][]) =>
-    piecewise(segs.map(([m, p]) => ({ minutes: m, perMinute: p })));
+/** When, in a group's timeline, one replica restarts and another exports for the last time. */
+export interface FleetEvents {
+  readonly restartAt: number;
+  readonly lastAt: number;
+}
 
-  // ---- bot / monitor storm ----------------------------------------------------------------------
+/** How a job's series reach Prometheus: the series each job-level series becomes, and a group-name prefix. */
+export type Fleet = (events: FleetEvents) => { readonly prefix: string; readonly deploy: (s: Series) => Series[] };
+
+export const ONE_INSTANCE: Fleet = () => ({ prefix: '', deploy: (s) => [s] });
+
+export const THREE_REPLICAS: Fleet = (e) => ({
+  prefix: `Three replicas, one restarting at minute ${e.restartAt}, one gone after minute ${e.lastAt}: `,
+  deploy: (s) => spread(s, replicasOf(s.labels[JOB]!, e)),
+});
+
+/** What every group builder needs. */
+interface Ctx {
+  readonly o: BuildOptions;
+  readonly S: SeriesFactory;
+  readonly lin: (...segs: [minutes: number, perMinute: number][]) => Shape;
+  readonly job: Labels;
+}
+
+/** A job's series summed as the rules sum them: what the alert's `$value` is computed from. */
+const increaseOf = (ss: readonly Series[], t: number, w: number) => ss.reduce((sum, s) => sum + s.increase(t, w), 0);
+const rateOf = (ss: readonly Series[], t: number, w: number) => ss.reduce((sum, s) => sum + s.rate(t, w), 0);
+const ratioOf = (part: readonly Series[], rest: readonly Series[], t: number, w: number) =>
+  increaseOf(part, t, w) / (increaseOf(part, t, w) + increaseOf(rest, t, w));
+
+function fleetGroup(
+  fleet: Fleet,
+  events: FleetEvents,
+  name: string,
+  build: (deploy: (s: Series) => Series[]) => Omit<ScenarioGroup, 'name'>,
+): ScenarioGroup {
+  const f = fleet(events);
+  return { name: f.prefix + name, ...build(f.deploy) };
+}
+
+function stormGroup({ S, lin, job }: Ctx, fleet: Fleet): ScenarioGroup {
   const DAY = 1440;
   const base = DAY + 60; // a full day of history so the 1-day noise average is real
   const storm = 120;
-  const stormSeries = {
-    browserOk: S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, lin([base + storm, 60])),
-    browserFail: S.counter(
+  const name = 'Datadog Synthetics and crawlers storm a protected route for 2 h after a day of baseline; real users are fine';
+  return fleetGroup(fleet, { restartAt: base + 30, lastAt: base + 90 }, name, (d) => {
+    const s = {
+      browserOk: d(S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, lin([base + storm, 60]))),
+      browserFail: d(
+        S.counter(
+          'tokenRefreshes',
+          { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
+          lin([base + storm, 0.06]),
+        ),
+      ),
+      monitorFail: d(
+        S.counter(
+          'tokenRefreshes',
+          { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp },
+          lin([base, 0], [storm, 30]),
+        ),
+      ),
+      botFail: d(
+        S.counter(
+          'tokenRefreshes',
+          { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp },
+          lin([base, 0], [storm, 12]),
+        ),
+      ),
+      monitorMissing: d(
+        S.counter(
+          'tokenRequests',
+          { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.tokenError, errorCode: code.missingSession, errorType: errType.accessToken },
+          lin([base, 6], [storm, 600]),
+        ),
+      ),
+      botMissing: d(
+        S.counter(
+          'tokenRequests',
+          { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.tokenError, errorCode: code.missingSession, errorType: errType.accessToken },
+          lin([base, 3], [storm, 120]),
+        ),
+      ),
+      browserTokens: d(S.counter('tokenRequests', { userAgentClass: cls.browser, outcome: outcome.cached, route: ROUTE }, lin([base + storm, 600]))),
+      browserMw: d(S.counter('middlewareRuns', { userAgentClass: cls.browser, outcome: outcome.pass, route: ROUTE }, lin([base + storm, 600]))),
+      monitorMw: d(S.counter('middlewareRuns', { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.pass }, lin([base, 6], [storm, 600]))),
+      botMwErrors: d(
+        S.counter(
+          'middlewareRuns',
+          { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.mwError, errorCode: code.jweInvalid, errorType: errType.jweInvalid },
+          lin([base, 0], [storm, 60]),
+        ),
+      ),
+    };
+    const noiseRate1h = (t: number) => rateOf([...s.monitorMissing, ...s.botMissing, ...s.monitorFail, ...s.botFail], t, 60);
+    return {
+      series: Object.values(s).flat(),
+      checks: [
+        { at: base }, // a day of baseline noise: nothing
+        { at: base + 10 }, // storm pending for the info alert; no page
+        { at: base + 60, firing: { [ALERT_NAMES.noise]: [{ labels: job, value: noiseRate1h(base + 60) }] } },
+        { at: base + storm, firing: { [ALERT_NAMES.noise]: [{ labels: job, value: noiseRate1h(base + storm) }] } },
+      ],
+    };
+  });
+}
+
+/** Browser-class refreshes of a job: successes and failures (invalid_grant). */
+function refreshes({ S }: Ctx, ok: Shape, failed: Shape, origin?: Origin) {
+  return {
+    ok: S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, ok, origin),
+    fail: S.counter(
       'tokenRefreshes',
       { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
-      lin([base + storm, 0.06]),
-    ),
-    monitorFail: S.counter(
-      'tokenRefreshes',
-      { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp },
-      lin([base, 0], [storm, 30]),
-    ),
-    botFail: S.counter(
-      'tokenRefreshes',
-      { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp },
-      lin([base, 0], [storm, 12]),
-    ),
-    monitorMissing: S.counter(
-      'tokenRequests',
-      { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.tokenError, errorCode: code.missingSession, errorType: errType.accessToken },
-      lin([base, 6], [storm, 600]),
-    ),
-    botMissing: S.counter(
-      'tokenRequests',
-      { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.tokenError, errorCode: code.missingSession, errorType: errType.accessToken },
-      lin([base, 3], [storm, 120]),
-    ),
-    browserTokens: S.counter('tokenRequests', { userAgentClass: cls.browser, outcome: outcome.cached, route: ROUTE }, lin([base + storm, 600])),
-    browserMw: S.counter('middlewareRuns', { userAgentClass: cls.browser, outcome: outcome.pass, route: ROUTE }, lin([base + storm, 600])),
-    monitorMw: S.counter('middlewareRuns', { userAgentClass: cls.monitor, syntheticType: 'test', outcome: outcome.pass }, lin([base, 6], [storm, 600])),
-    botMwErrors: S.counter(
-      'middlewareRuns',
-      { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.mwError, errorCode: code.jweInvalid, errorType: errType.jweInvalid },
-      lin([base, 0], [storm, 60]),
+      failed,
+      origin,
     ),
   };
-  const noiseRate1h = (t: number) =>
-    [stormSeries.monitorMissing, stormSeries.botMissing, stormSeries.monitorFail, stormSeries.botFail].reduce(
-      (sum, s) => sum + s.rate(t, 60),
-      0,
-    );
+}
 
-  // ---- real users ------------------------------------------------------------------------------
-  const freshOk = S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, lin([20, 54]));
-  const freshFail = S.counter(
-    'tokenRefreshes',
-    { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
-    lin([20, 6]),
+function burnGroups(ctx: Ctx, fleet: Fleet) {
+  const { S, lin, job, o } = ctx;
+  const burn = (labels: Labels, v: number) => ({ [ALERT_NAMES.burn]: [{ labels, value: v }] });
+  const fresh = fleetGroup(
+    fleet,
+    { restartAt: 8, lastAt: 14 },
+    'Real users fail 10 % of refreshes for 20 min (series start with the failures): the 6h/30m pair pages',
+    (d) => {
+      const r = refreshes(ctx, lin([20, 54]), lin([20, 6]));
+      const [ok, fail] = [d(r.ok), d(r.fail)];
+      return {
+        series: [...ok, ...fail],
+        checks: [
+          { at: 1 },
+          { at: 3 }, // condition true since minute 2 (traffic guard reached), pending for 2m
+          { at: 20, firing: burn(job, ratioOf(fail, ok, 20, 360)) },
+        ],
+      };
+    },
   );
-  const outageOk = S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, lin([360, 60], [25, 30]));
-  const outageFail = S.counter(
-    'tokenRefreshes',
-    { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
-    lin([360, 0], [25, 30]),
+  const outage = fleetGroup(
+    fleet,
+    { restartAt: 366, lastAt: 376 },
+    'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min',
+    (d) => {
+      const r = refreshes(ctx, lin([360, 60], [25, 30]), lin([360, 0], [25, 30]));
+      const [ok, fail] = [d(r.ok), d(r.fail)];
+      return {
+        series: [...ok, ...fail],
+        checks: [
+          { at: 360 },
+          { at: 370 }, // 1h ratio 8.3 %: below 14.4 x 1 %
+          { at: 385, firing: burn(job, ratioOf(fail, ok, 385, 60)) },
+        ],
+      };
+    },
   );
-  const outageRatio1h = (t: number) => outageFail.increase(t, 60) / (outageFail.increase(t, 60) + outageOk.increase(t, 60));
-  const slowOk = S.counter('tokenRefreshes', { userAgentClass: cls.browser, outcome: outcome.success, route: ROUTE }, lin([360, 60], [20, 54]));
-  const slowFail = S.counter(
-    'tokenRefreshes',
-    { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
-    lin([360, 0], [20, 6]),
+  const slow = fleetGroup(
+    fleet,
+    { restartAt: 366, lastAt: 374 },
+    'Budget arithmetic: 10 % for 20 min after 6 h of healthy traffic stays below both pairs (1h 3.3 %, 6h 0.6 %)',
+    (d) => {
+      const r = refreshes(ctx, lin([360, 60], [20, 54]), lin([360, 0], [20, 6]));
+      return { series: [...d(r.ok), ...d(r.fail)], checks: [{ at: 380 }] };
+    },
   );
+  const guard = fleetGroup(
+    fleet,
+    { restartAt: 20, lastAt: 30 },
+    `180 real-user refreshes an hour, a third failing: the traffic guard (${o.minRefreshesPerHour}/h) counts the job, so it pages from minute 36`,
+    (d) => {
+      const r = refreshes(ctx, lin([60, 2]), lin([60, 1]));
+      const [ok, fail] = [d(r.ok), d(r.fail)];
+      return { series: [...ok, ...fail], checks: [{ at: 25 }, { at: 45, firing: burn(job, ratioOf(fail, ok, 45, 60)) }] };
+    },
+  );
+  const low = fleetGroup(
+    fleet,
+    { restartAt: 50, lastAt: 100 },
+    'One real-user refresh every 5 minutes, every one failing (12/h, guard is ' + o.minRefreshesPerHour + '/h)',
+    (d) => ({
+      series: d(
+        S.counter(
+          'tokenRefreshes',
+          { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
+          stepped(180, (m) => Math.floor(m / 5)),
+        ),
+      ),
+      checks: [{ at: 30 }, { at: 60 }, { at: 120 }, { at: 180 }],
+    }),
+  );
+  return { fresh, outage, slow, guard, low };
+}
 
-  // ---- middleware ------------------------------------------------------------------------------
-  const mwPass = S.counter('middlewareRuns', { userAgentClass: cls.browser, outcome: outcome.pass, route: ROUTE }, lin([60, 600]));
-  const mwBrowserErrors = S.counter(
-    'middlewareRuns',
-    { userAgentClass: cls.browser, outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired, route: ROUTE },
-    lin([20, 0], [40, 20]),
+function middlewareGroups({ S, lin, job }: Ctx, fleet: Fleet) {
+  const browserRuns = (attrs: Attrs, shape: Shape) => S.counter('middlewareRuns', { userAgentClass: cls.browser, route: ROUTE, ...attrs }, shape);
+  const page = (errors: readonly Series[], rest: readonly Series[], t: number) => ({
+    [ALERT_NAMES.middleware]: [{ labels: job, value: rateOf(errors, t, 5) / (rateOf(errors, t, 5) + rateOf(rest, t, 5)) }],
+  });
+  const jwt = fleetGroup(
+    fleet,
+    { restartAt: 26, lastAt: 23 },
+    'Stale session cookies crash middleware with JWTExpired from minute 20; crawlers with garbage cookies all along',
+    (d) => {
+      const pass = d(browserRuns({ outcome: outcome.pass }, lin([60, 600])));
+      const errors = d(
+        browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([20, 0], [40, 20])),
+      );
+      const bots = d(
+        S.counter(
+          'middlewareRuns',
+          { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.mwError, errorCode: code.jweInvalid, errorType: errType.jweInvalid },
+          lin([60, 300]),
+        ),
+      );
+      return { series: [...pass, ...errors, ...bots], checks: [{ at: 15 }, { at: 30, firing: page(errors, pass, 30) }] };
+    },
   );
-  const mwBotErrors = S.counter(
-    'middlewareRuns',
-    { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.mwError, errorCode: code.jweInvalid, errorType: errType.jweInvalid },
-    lin([60, 300]),
+  const s503 = fleetGroup(fleet, { restartAt: 26, lastAt: 23 }, 'Middleware answers 503 without throwing', (d) => {
+    const pass = d(browserRuns({ outcome: outcome.pass }, lin([30, 600])));
+    const errors = d(browserRuns({ outcome: outcome.pass, errorType: errType.s503 }, lin([30, 12])));
+    return { series: [...pass, ...errors], checks: [{ at: 30, firing: page(errors, pass, 30) }] };
+  });
+  const volume = fleetGroup(
+    fleet,
+    { restartAt: 26, lastAt: 23 },
+    'A few JWTExpired from minute 10: 7.5 in 5 minutes among 600 runs, just above the minimum of 5 errors',
+    (d) => {
+      const pass = d(browserRuns({ outcome: outcome.pass }, lin([30, 120])));
+      const errors = d(
+        browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([10, 0], [20, 1.5])),
+      );
+      return { series: [...pass, ...errors], checks: [{ at: 8 }, { at: 30, firing: page(errors, pass, 30) }] };
+    },
   );
-  const mw503 = S.counter(
-    'middlewareRuns',
-    { userAgentClass: cls.browser, outcome: outcome.pass, errorType: errType.s503, route: ROUTE },
-    lin([30, 12]),
-  );
-  const mwPass30 = S.counter('middlewareRuns', { userAgentClass: cls.browser, outcome: outcome.pass, route: ROUTE }, lin([30, 600]));
+  return { jwt, s503, volume };
+}
 
-  // ---- sessions ---------------------------------------------------------------------------------
+function sessionGroups({ S, lin, job }: Ctx, fleet: Fleet) {
   const readOnly = value(UNPERSISTED_REASONS, 'read_only_context');
-  const unpersistedBrowser = S.counter('refreshUnpersisted', { userAgentClass: cls.browser, unpersistedReason: readOnly, route: ROUTE }, lin([60, 1]));
-  const unpersistedMonitor = S.counter(
-    'refreshUnpersisted',
-    { userAgentClass: cls.monitor, syntheticType: 'test', unpersistedReason: value(UNPERSISTED_REASONS, 'no_response') },
-    lin([60, 5]),
+  const unpersisted = fleetGroup(
+    fleet,
+    { restartAt: 30, lastAt: 38 },
+    'A real user refreshes in a Server Component every minute; a monitor without a response object too',
+    (d) => {
+      const browser = d(S.counter('refreshUnpersisted', { userAgentClass: cls.browser, unpersistedReason: readOnly, route: ROUTE }, lin([60, 1])));
+      const monitor = d(
+        S.counter(
+          'refreshUnpersisted',
+          { userAgentClass: cls.monitor, syntheticType: 'test', unpersistedReason: value(UNPERSISTED_REASONS, 'no_response') },
+          lin([60, 5]),
+        ),
+      );
+      const labels = { ...job, [label('unpersistedReason')]: readOnly };
+      return {
+        series: [...browser, ...monitor],
+        checks: [{ at: 5 }, { at: 45, firing: { [ALERT_NAMES.unpersisted]: [{ labels, value: increaseOf(browser, 45, 30) }] } }],
+      };
+    },
   );
   const undecryptable = value(INVALID_COOKIE_REASONS, 'undecryptable');
-  const found = S.counter('sessionReads', { userAgentClass: cls.browser, outcome: outcome.found }, lin([30, 600], [30, 500]));
-  const invalid = S.counter(
-    'sessionReads',
-    { userAgentClass: cls.browser, outcome: outcome.invalid, invalidReason: undecryptable, errorCode: value(ERROR_CODES, 'ERR_JWE_DECRYPTION_FAILED') },
-    lin([30, 0], [30, 100]),
+  const invalidCookies = fleetGroup(
+    fleet,
+    { restartAt: 50, lastAt: 55 },
+    'The cookie secret rotates at minute 30: one in six real-user cookies cannot be decrypted; bots send malformed cookies all along',
+    (d) => {
+      const found = d(S.counter('sessionReads', { userAgentClass: cls.browser, outcome: outcome.found }, lin([30, 600], [30, 500])));
+      const invalid = d(
+        S.counter(
+          'sessionReads',
+          { userAgentClass: cls.browser, outcome: outcome.invalid, invalidReason: undecryptable, errorCode: value(ERROR_CODES, 'ERR_JWE_DECRYPTION_FAILED') },
+          lin([30, 0], [30, 100]),
+        ),
+      );
+      const bots = d(
+        S.counter(
+          'sessionReads',
+          { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.invalid, invalidReason: value(INVALID_COOKIE_REASONS, 'malformed') },
+          lin([60, 50]),
+        ),
+      );
+      const labels = { ...job, [label('invalidReason')]: undecryptable };
+      return {
+        series: [...found, ...invalid, ...bots],
+        checks: [{ at: 25 }, { at: 60, firing: { [ALERT_NAMES.invalidCookies]: [{ labels, value: ratioOf(invalid, found, 60, 15) }] } }],
+      };
+    },
   );
-  const botMalformed = S.counter(
-    'sessionReads',
-    { userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.invalid, invalidReason: value(INVALID_COOKIE_REASONS, 'malformed') },
-    lin([60, 50]),
-  );
-  const invalidRatio15m = (t: number) => invalid.increase(t, 15) / (invalid.increase(t, 15) + found.increase(t, 15));
+  return { unpersisted, invalidCookies };
+}
 
+/**
+ * Failures that move between replicas, so that no replica's own series crosses both windows of a
+ * burn pair and only the job's sum does: a bad client secret reaches replica C first, which fails
+ * every refresh for 29 minutes and is taken out (its series stop); then B restarts with the same
+ * secret and fails every refresh. C has no samples in the short windows; B's hour is mostly
+ * healthy. The job serves 60 refreshes a minute, shared by the replicas up each minute.
+ */
+function movingFailuresGroup(ctx: Ctx): ScenarioGroup {
+  const { lin, job } = ctx;
+  const [a, b, c] = replicasOf(JOB_UNDER_TEST, { restartAt: 395, lastAt: 369 }).map((r) => r.instance);
+  const steps = (...segs: [minutes: number, perMinute: number | null][]) =>
+    stepwise(segs.flatMap(([n, v]) => Array<number | null>(n).fill(v)));
+  const stale = (shape: Shape): Shape => ({ ...shape, notation: `${shape.notation} stale` });
+  // Three up: 20 a minute each; after C: 30 each; while B restarts (minute 395) A serves all 60.
+  const A = refreshes(ctx, lin([369, 20], [25, 30], [1, 60], [5, 30]), lin([400, 0]), { instance: a });
+  const B = refreshes(ctx, steps([369, 20], [25, 30], [1, null], [5, 0]), steps([394, 0], [1, null], [5, 30]), { instance: b });
+  const C = refreshes(ctx, stale(lin([340, 20], [29, 0])), stale(lin([340, 0], [29, 20])), { instance: c });
+  const [ok, fail] = [[A.ok, B.ok, C.ok], [B.fail, C.fail]];
+  const burn = (t: number) => ({ [ALERT_NAMES.burn]: [{ labels: job, value: ratioOf(fail, ok, t, 60) }] });
+  return {
+    name: 'Failures move between replicas (C fails from minute 341 and is gone after 369; B restarts at 395 and fails): only the job crosses both windows',
+    series: [A.ok, B.ok, C.ok, B.fail, C.fail],
+    checks: [
+      { at: 350 }, // C's failures are 5 % of the job's hour
+      { at: 370, firing: burn(370) },
+      { at: 380 }, // no failure in the last 5 minutes: resolved
+      { at: 400, firing: burn(400) },
+    ],
+  };
+}
+
+/** Every group whose series go through a fleet: one file per topic for one instance, all of them for three replicas. */
+function jobGroups(ctx: Ctx, fleet: Fleet) {
+  return { storm: stormGroup(ctx, fleet), ...burnGroups(ctx, fleet), ...middlewareGroups(ctx, fleet), ...sessionGroups(ctx, fleet) };
+}
+
+export function scenarios(o: BuildOptions): Scenario[] {
+  const lin = (...segs: [minutes: number, perMinute: number][]) => piecewise(segs.map(([m, p]) => ({ minutes: m, perMinute: p })));
+  const ctx: Ctx = { o, S: seriesFactory(new PromNames(o.naming), JOB_UNDER_TEST), lin, job: { [JOB]: JOB_UNDER_TEST } };
+  const one = jobGroups(ctx, ONE_INSTANCE);
+  const three = jobGroups(ctx, THREE_REPLICAS);
   return [
+    { file: 'bot-storm.yaml', title: 'Bot and monitor failure storm: no page, only the info alert', groups: [one.storm] },
+    { file: 'real-user-burn.yaml', title: 'Real-user refresh failures page', groups: [one.fresh, one.outage, one.slow, one.guard] },
+    { file: 'low-traffic.yaml', title: 'Low traffic, all failing: silent (traffic guard)', groups: [one.low] },
+    { file: 'middleware-errors.yaml', title: 'Middleware exceptions and 5xx for real users page; bots do not', groups: [one.jwt, one.s503, one.volume] },
+    { file: 'unpersisted.yaml', title: 'Refreshes in Server Components that are never saved: warning', groups: [one.unpersisted] },
+    { file: 'invalid-cookies.yaml', title: 'Unreadable session cookies after a secret rotation: warning', groups: [one.invalidCookies] },
     {
-      file: 'bot-storm.yaml',
-      title: 'Bot and monitor failure storm: no page, only the info alert',
-      groups: [
-        {
-          name: 'Datadog Synthetics and crawlers storm a protected route for 2 h after a day of baseline; real users are fine',
-          series: Object.values(stormSeries),
-          checks: [
-            { at: base }, // a day of baseline noise: nothing
-            { at: base + 10 }, // storm pending for the info alert; no page
-            { at: base + 60, firing: { [ALERT_NAMES.noise]: [{ labels: job, value: noiseRate1h(base + 60) }] } },
-            { at: base + storm, firing: { [ALERT_NAMES.noise]: [{ labels: job, value: noiseRate1h(base + storm) }] } },
-          ],
-        },
-      ],
-    },
-    {
-      file: 'real-user-burn.yaml',
-      title: 'Real-user refresh failures page',
-      groups: [
-        {
-          name: 'Real users fail 10 % of refreshes for 20 min (series start with the failures): the 6h/30m pair pages',
-          series: [freshOk, freshFail],
-          checks: [
-            { at: 1 },
-            { at: 3 }, // condition true since minute 2 (traffic guard reached), pending for 2m
-            { at: 20, firing: { [ALERT_NAMES.burn]: [{ labels: job, value: 0.1 }] } },
-          ],
-        },
-        {
-          name: 'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min',
-          series: [outageOk, outageFail],
-          checks: [
-            { at: 360 },
-            { at: 370 }, // 1h ratio 8.3 %: below 14.4 x 1 %
-            { at: 385, firing: { [ALERT_NAMES.burn]: [{ labels: job, value: outageRatio1h(385) }] } },
-          ],
-        },
-        {
-          name: 'Budget arithmetic: 10 % for 20 min after 6 h of healthy traffic stays below both pairs (1h 3.3 %, 6h 0.6 %)',
-          series: [slowOk, slowFail],
-          checks: [{ at: 380 }],
-        },
-      ],
-    },
-    {
-      file: 'low-traffic.yaml',
-      title: 'Low traffic, all failing: silent (traffic guard)',
-      groups: [
-        {
-          name: 'One real-user refresh every 5 minutes, every one failing (12/h, guard is ' + o.minRefreshesPerHour + '/h)',
-          series: [
-            S.counter(
-              'tokenRefreshes',
-              { userAgentClass: cls.browser, outcome: outcome.failure, errorCode: code.invalidGrant, errorType: errType.idp, route: ROUTE },
-              stepped(180, (m) => Math.floor(m / 5)),
-            ),
-          ],
-          checks: [{ at: 30 }, { at: 60 }, { at: 120 }, { at: 180 }],
-        },
-      ],
-    },
-    {
-      file: 'middleware-errors.yaml',
-      title: 'Middleware exceptions and 5xx for real users page; bots do not',
-      groups: [
-        {
-          name: 'Stale session cookies crash middleware with JWTExpired (seed 002) from minute 20; crawlers with garbage cookies all along',
-          series: [mwPass, mwBrowserErrors, mwBotErrors],
-          checks: [
-            { at: 15 },
-            {
-              at: 30,
-              firing: {
-                [ALERT_NAMES.middleware]: [
-                  { labels: job, value: mwBrowserErrors.rate(30, 5) / (mwBrowserErrors.rate(30, 5) + mwPass.rate(30, 5)) },
-                ],
-              },
-            },
-          ],
-        },
-        {
-          name: 'Middleware answers 503 without throwing',
-          series: [mwPass30, mw503],
-          checks: [
-            {
-              at: 30,
-              firing: { [ALERT_NAMES.middleware]: [{ labels: job, value: mw503.rate(30, 5) / (mw503.rate(30, 5) + mwPass30.rate(30, 5)) }] },
-            },
-          ],
-        },
-      ],
-    },
-    {
-      file: 'unpersisted.yaml',
-      title: 'Refreshes in Server Components that are never saved: warning',
-      groups: [
-        {
-          name: 'A real user refreshes in a Server Component every minute; a monitor without a response object too',
-          series: [unpersistedBrowser, unpersistedMonitor],
-          checks: [
-            { at: 5 },
-            {
-              at: 45,
-              firing: {
-                [ALERT_NAMES.unpersisted]: [
-                  { labels: { ...job, [label('unpersistedReason')]: readOnly }, value: unpersistedBrowser.increase(45, 30) },
-                ],
-              },
-            },
-          ],
-        },
-      ],
-    },
-    {
-      file: 'invalid-cookies.yaml',
-      title: 'Unreadable session cookies after a secret rotation: warning',
-      groups: [
-        {
-          name: 'The cookie secret rotates at minute 30: one in six real-user cookies cannot be decrypted; bots send malformed cookies all along',
-          series: [found, invalid, botMalformed],
-          checks: [
-            { at: 25 },
-            {
-              at: 60,
-              firing: {
-                [ALERT_NAMES.invalidCookies]: [
-                  { labels: { ...job, [label('invalidReason')]: undecryptable }, value: invalidRatio15m(60) },
-                ],
-              },
-            },
-          ],
-        },
-      ],
+      file: THREE_REPLICAS_FILE,
+      title: 'Every scenario above served by three replicas of the job, one restarting and one going away: the same alerts page at the same minutes',
+      groups: [...Object.values(three), movingFailuresGroup(ctx)],
     },
   ];
 }
