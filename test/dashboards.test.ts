@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/catalog.js';
 import {
   DATADOG_ENV_TAG,
@@ -268,6 +268,25 @@ describe('Grafana dashboard', () => {
     const r = promtool(dirname(dirname(file)), 'test', 'rules', `tests/${PANEL_TEST_FILE}`);
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('got: {} 9.500000000000001E-01');
+  });
+
+  itWithPromtool('the three-replica panel tests need the replicas summed: max instead of sum passes one instance, fails three', () => {
+    const dir = tempDir();
+    writeTree(dir, buildAll());
+    const testsDir = join(dir, PATHS.promtoolTests);
+    const doc = parse(readFileSync(join(testsDir, PANEL_TEST_FILE), 'utf8')) as { tests: { promql_expr_test: { expr: string }[] }[] };
+    expect(doc.tests).toHaveLength(2);
+    const codeL = prometheusLabel('errorCode');
+    const runs = doc.tests.map((group, i) => {
+      const mutated = group.promql_expr_test.filter((t) => t.expr.includes(`sum by (${codeL}) (`));
+      expect(mutated).toHaveLength(1);
+      for (const t of mutated) t.expr = t.expr.replace(`sum by (${codeL}) (`, `max by (${codeL}) (`);
+      writeFileSync(join(testsDir, `group-${i}.yaml`), stringify({ ...doc, tests: [group] }));
+      return promtool(dirname(testsDir), 'test', 'rules', `tests/group-${i}.yaml`);
+    });
+    expect(runs[0]!.status, runs[0]!.output).toBe(0);
+    expect(runs[1]!.status).not.toBe(0);
+    expect(runs[1]!.output).toContain(`max by (${codeL})`);
   });
 
   itWithPromtool('with --naming=js-exporter every panel works on @opentelemetry/exporter-prometheus series', () => {

@@ -12,7 +12,8 @@ export const GENERATED_HEADER = (o: BuildOptions, extra: string[] = []) =>
     ...extra.map((l) => `# ${l}`),
   ].join('\n') + '\n';
 
-export const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
+/** Long lines kept whole; an object used twice is written twice (promtool files read plainly, no anchors). */
+export const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false } as const;
 
 function annotations(o: BuildOptions, a: AlertDef) {
   return { summary: a.summary, description: a.description, runbook_url: `${o.runbookUrl}#${runbookAnchor(a.alert)}` };

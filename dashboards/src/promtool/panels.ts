@@ -29,7 +29,18 @@ import type { PanelKey } from '../panels.js';
 import { BUCKET_LABEL, JOB, PromNames, label, value } from '../promql.js';
 import { GENERATED_HEADER } from '../rules-render.js';
 import { minutes, renderTestFile, sampleLabels, type ExprTest } from './render.js';
-import { bucketQuantile, cumulativeBuckets, leValue, piecewise, seriesFactory, type Attrs, type Labels, type Series } from './series.js';
+import {
+  bucketQuantile,
+  cumulativeBuckets,
+  leValue,
+  piecewise,
+  replicasOf,
+  seriesFactory,
+  spread,
+  type Attrs,
+  type Labels,
+  type Series,
+} from './series.js';
 
 export const PANEL_TEST_FILE = 'panels.yaml';
 export const SUBSTITUTIONS = {
@@ -296,14 +307,14 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   };
 
   const round = (v: number) => Math.floor(v * (1 / 1e-9) + 0.5) / (1 / 1e-9);
-  const tests: ExprTest[] = [];
+  const panelTests: ExprTest[] = [];
   const panels = grafanaPanels(o);
   for (const key of Object.keys(panels) as PanelKey[]) {
     const exp = expected[key];
     panels[key].queries.forEach((q, i) => {
       const samples = exp[i];
       if (!samples) throw new Error(`no expected samples for ${key} query ${q.refId}`);
-      tests.push({
+      panelTests.push({
         expr: `round(${substitute(q.expr)}, 1e-9)`,
         eval_time: minutes(T),
         exp_samples: samples.map((s) => ({ labels: sampleLabels(s.labels), value: round(s.value) })),
@@ -316,18 +327,36 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   if (!variable) throw new Error('unexpected job variable query');
   const listed = new Set(/"([^"]*)"/.exec(variable[1]!)![1]!.split('|'));
   const perJob = (job: string) => series.filter((s) => s.labels[JOB] === job && listed.has(s.name)).length;
-  tests.push({
+  const variableTest: ExprTest = {
     expr: `count by (${variable[2]}) (${variable[1]})`,
     eval_time: minutes(T),
     exp_samples: ['shop', 'blog'].map((job) => ({ labels: sampleLabels({ [JOB]: job }), value: perJob(job) })),
-  });
+  };
 
+  // The same traffic from three replicas per service: one restarts inside every window, one went away
+  // before the longest. Each replica's counters are summed by the panels, so the numbers are unchanged.
+  const events = { restartAt: T - 2, lastAt: T - RANGE - 5 };
+  const replicated = series.flatMap((s) => spread(s, replicasOf(s.labels[JOB]!, events)));
   return renderTestFile(
     ruleFile,
-    [{ name: 'Every Grafana panel query against Collector-shaped series', interval: '1m', input_series: series, promql_expr_test: tests }],
+    [
+      {
+        name: 'Every Grafana panel query against Collector-shaped series',
+        interval: '1m',
+        input_series: series,
+        promql_expr_test: [...panelTests, variableTest],
+      },
+      {
+        name: `The same traffic from three replicas (one restarting at minute ${events.restartAt}, one gone after minute ${events.lastAt}): every panel shows the same numbers`,
+        interval: '1m',
+        input_series: replicated,
+        promql_expr_test: panelTests,
+      },
+    ],
     GENERATED_HEADER(o, [
       'Every query of dashboards/grafana/nextjs-auth-overview.json with $job=shop, $__rate_interval=4m, $__range=30m,',
-      'evaluated at minute 60 and asserted to the numbers the panel shows (rounded to 1e-9).',
+      'evaluated at minute 60 and asserted to the numbers the panel shows (rounded to 1e-9), on series from one',
+      'instance per service and again on the same traffic from three replicas.',
     ]),
   );
 }
