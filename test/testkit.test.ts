@@ -24,6 +24,9 @@ import {
 } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 
 import { startIdp, type Idp } from '../testkit/idp';
 import { startRoundRobinProxy } from '../testkit/round-robin-proxy';
@@ -597,6 +600,9 @@ describe('testkit browser client headers', () => {
 // OTLP receiver
 // -------------------------------------------------------------------------------------------------------------
 
+/** A decoded OTLP/JSON request, read loosely in assertions. */
+type OtlpJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 describe('testkit OTLP receiver with the real JS exporters', () => {
   let receiver: OtlpReceiver;
   beforeAll(async () => {
@@ -747,8 +753,35 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     const reqs = receiver.requests();
     expect(reqs.every((r) => r.contentType === 'application/x-protobuf' && r.status === 200)).toBe(true);
     expect(reqs.filter((r) => r.path === '/v1/metrics').every((r) => r.contentEncoding === 'gzip')).toBe(true);
+
+    // raw() keeps the OTLP/JSON shape: camelCase, hex ids, enums as numbers, 64-bit integers as decimal strings
+    const rawSpans = receiver.raw().traces.flatMap((t) => (t as OtlpJson).resourceSpans[0].scopeSpans[0].spans as OtlpJson[]);
+    expect(rawSpans.find((s) => s.name === 'child')).toMatchObject({
+      traceId: parent.traceId,
+      parentSpanId: parent.spanId,
+      kind: 1,
+      startTimeUnixNano: child.startTimeUnixNano,
+      attributes: expect.arrayContaining([{ key: 'big', value: { intValue: String(2 ** 40) } }]),
+    });
     await provider.shutdown();
     await meterProvider.shutdown();
+  });
+
+  it('decodes protobuf logs (exporter-logs-otlp-proto) and counts their records', async () => {
+    receiver.reset();
+    const exporter = new OTLPLogExporterProto({ url: receiver.logsUrl });
+    const loggerProvider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter })] });
+    loggerProvider.getLogger('proto-logger').emit({ body: 'refresh failed', severityNumber: SeverityNumber.WARN, attributes: { attempt: 2 } });
+    await loggerProvider.forceFlush();
+
+    await receiver.waitFor(() => receiver.requests().some((r) => r.path === '/v1/logs'));
+    expect(receiver.requests()).toEqual([expect.objectContaining({ path: '/v1/logs', status: 200, items: 1 })]);
+    const [logs] = receiver.raw().logs as OtlpJson[];
+    expect(logs!.resourceLogs[0].scopeLogs[0]).toMatchObject({
+      scope: { name: 'proto-logger' },
+      logRecords: [{ body: { stringValue: 'refresh failed' }, severityNumber: SeverityNumber.WARN, attributes: [{ key: 'attempt', value: { intValue: '2' } }] }],
+    });
+    await loggerProvider.shutdown();
   });
 
   it('rejects unknown content types (415) and paths (404), and can simulate an outage', async () => {

@@ -2,18 +2,19 @@
  * A real OTLP/HTTP receiver on a free loopback port: what the official OpenTelemetry JS exporters send.
  *
  * - POST /v1/traces, /v1/metrics (and /v1/logs, accepted and counted).
- * - `application/json` (exporter-*-otlp-http) and `application/x-protobuf` (exporter-*-otlp-proto).
- *   `@opentelemetry/otlp-transformer` 0.2xx only exports request *serializers* (no request decoder, no protobuf
- *   root), so protobuf is decoded here with a small wire-format reader that follows the OTLP .proto field
- *   numbers (opentelemetry-proto v1).
+ * - `application/json` (exporter-*-otlp-http) and `application/x-protobuf` (exporter-*-otlp-proto), the latter
+ *   decoded by protobufjs from the opentelemetry-proto definitions.
  * - `Content-Encoding: gzip` / `deflate` / `br`.
  * - Flattened, typed views: `spans()`, `metricPoints()`; helpers `latestCumulative()` and `histogramTotals()`.
  *
  * No vitest imports: also used by plain `tsx` scripts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, isAbsolute, join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import protobuf from 'protobufjs';
 import { serverCloser } from './server-closer';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,351 +134,52 @@ export interface OtlpReceiver {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Protobuf wire reader + OTLP schema (field numbers from opentelemetry-proto v1)
+// Protobuf: protobufjs with the opentelemetry-proto definitions
 // ---------------------------------------------------------------------------------------------------------------
 
-class Reader {
-  pos = 0;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly end = buf.length,
-  ) {}
-  atEnd(): boolean {
-    return this.pos >= this.end;
-  }
-  varint(): bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('protobuf: truncated varint');
-      const b = this.buf[this.pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7n;
-      if (shift > 70n) throw new Error('protobuf: varint too long');
-    }
-  }
-  fixed64(): bigint {
-    if (this.pos + 8 > this.end) throw new Error('protobuf: truncated fixed64');
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getBigUint64(0, true);
-    this.pos += 8;
-    return v;
-  }
-  double(): number {
-    if (this.pos + 8 > this.end) throw new Error('protobuf: truncated double');
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).getFloat64(0, true);
-    this.pos += 8;
-    return v;
-  }
-  fixed32(): number {
-    if (this.pos + 4 > this.end) throw new Error('protobuf: truncated fixed32');
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getUint32(0, true);
-    this.pos += 4;
-    return v;
-  }
-  bytes(): Uint8Array {
-    const len = Number(this.varint());
-    if (this.pos + len > this.end) throw new Error('protobuf: truncated bytes');
-    const out = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return out;
-  }
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.varint();
-        break;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.bytes();
-        break;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new Error(`protobuf: unsupported wire type ${wireType}`);
-    }
-  }
+// @elastic/mockotlpserver ships the upstream .proto files and keeps them in step with opentelemetry-js;
+// otlp-transformer no longer ships a request decoder or the definitions.
+const PROTO_DIR = dirname(createRequire(import.meta.url).resolve('@elastic/mockotlpserver/package.json'));
+
+const REQUEST_TYPES = {
+  traces: 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
+  metrics: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+  logs: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+} as const;
+
+const SERVICE_PROTOS = ['trace', 'metrics', 'logs'].map((s) => `opentelemetry/proto/collector/${s}/v1/${s}_service.proto`);
+
+/** OTLP/JSON writes these byte fields as hex; every other bytes field (AnyValue.bytesValue) as base64. */
+const HEX_ID_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
+
+let otlpRoot: protobuf.Root | undefined;
+
+/** Loads the definitions on first use, so that importing the testkit reads no files. */
+function otlpProtos(): protobuf.Root {
+  if (otlpRoot) return otlpRoot;
+  const root = new protobuf.Root();
+  // The files import each other by their path from the definitions' root (`opentelemetry/proto/...`), where
+  // protobufjs would look next to the importing file.
+  root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(PROTO_DIR, target));
+  otlpRoot = root.loadSync(SERVICE_PROTOS);
+  return otlpRoot;
 }
 
-type FieldKind =
-  | 'string'
-  | 'bytesHex'
-  | 'bytesBase64'
-  | 'bool'
-  | 'uint' // varint → number (uint32/uint64/enum)
-  | 'int64' // varint int64 → number
-  | 'sint32'
-  | 'fixed64' // → decimal string
-  | 'fixed64num' // → number
-  | 'sfixed64' // → number
-  | 'double'
-  | 'fixed32'
-  | { message: Schema };
-
-interface FieldSpec {
-  name: string;
-  kind: FieldKind;
-  repeated?: boolean;
-}
-type Schema = Record<number, FieldSpec>;
-
-const utf8 = new TextDecoder();
-const toHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
-function signed64(v: bigint): bigint {
-  return BigInt.asIntN(64, v);
+/** protobufjs leaves bytes as Buffers; OTLP/JSON has them as strings. */
+function bytesToJson(value: unknown, field = ''): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString(HEX_ID_FIELDS.has(field) ? 'hex' : 'base64');
+  if (Array.isArray(value)) return value.map((v) => bytesToJson(v, field));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bytesToJson(v, k)]));
+  return value;
 }
 
-function readScalar(r: Reader, kind: Exclude<FieldKind, { message: Schema }>, wireType: number): unknown {
-  switch (kind) {
-    case 'string':
-      return utf8.decode(r.bytes());
-    case 'bytesHex':
-      return toHex(r.bytes());
-    case 'bytesBase64':
-      return Buffer.from(r.bytes()).toString('base64');
-    case 'bool':
-      return r.varint() !== 0n;
-    case 'uint':
-      return Number(r.varint());
-    case 'int64':
-      return Number(signed64(r.varint()));
-    case 'sint32': {
-      const n = Number(r.varint());
-      return (n >>> 1) ^ -(n & 1);
-    }
-    case 'fixed64':
-      return (wireType === 0 ? r.varint() : r.fixed64()).toString();
-    case 'fixed64num':
-      return Number(wireType === 0 ? r.varint() : r.fixed64());
-    case 'sfixed64':
-      return Number(signed64(r.fixed64()));
-    case 'double':
-      return r.double();
-    case 'fixed32':
-      return r.fixed32();
-    default:
-      throw new Error('unreachable');
-  }
-}
-
-const PACKABLE = new Set(['bool', 'uint', 'int64', 'sint32', 'fixed64', 'fixed64num', 'sfixed64', 'double', 'fixed32']);
-
-function decodeMessage(buf: Uint8Array, schema: Schema, start = 0, end = buf.length): Record<string, unknown> {
-  const r = new Reader(buf, end);
-  r.pos = start;
-  const out: Record<string, unknown> = {};
-  while (!r.atEnd()) {
-    const tag = Number(r.varint());
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    const spec = schema[field];
-    if (!spec) {
-      r.skip(wireType);
-      continue;
-    }
-    const push = (v: unknown) => {
-      if (spec.repeated) ((out[spec.name] ??= []) as unknown[]).push(v);
-      else out[spec.name] = v;
-    };
-    if (typeof spec.kind === 'object') {
-      const bytes = r.bytes();
-      push(decodeMessage(bytes, spec.kind.message));
-    } else if (spec.repeated && wireType === 2 && PACKABLE.has(spec.kind)) {
-      const bytes = r.bytes();
-      const inner = new Reader(bytes);
-      const innerWire = spec.kind === 'double' || spec.kind === 'fixed64' || spec.kind === 'fixed64num' || spec.kind === 'sfixed64' ? 1 : spec.kind === 'fixed32' ? 5 : 0;
-      while (!inner.atEnd()) push(readScalar(inner, spec.kind, innerWire));
-    } else {
-      push(readScalar(r, spec.kind, wireType));
-    }
-  }
-  return out;
-}
-
-// AnyValue and KeyValue are mutually recursive: build the objects first, then fill them.
-const AnyValue: Schema = {};
-const KeyValue: Schema = { 1: { name: 'key', kind: 'string' }, 2: { name: 'value', kind: { message: AnyValue } } };
-const ArrayValue: Schema = { 1: { name: 'values', kind: { message: AnyValue }, repeated: true } };
-const KeyValueList: Schema = { 1: { name: 'values', kind: { message: KeyValue }, repeated: true } };
-Object.assign(AnyValue, {
-  1: { name: 'stringValue', kind: 'string' },
-  2: { name: 'boolValue', kind: 'bool' },
-  3: { name: 'intValue', kind: 'int64' },
-  4: { name: 'doubleValue', kind: 'double' },
-  5: { name: 'arrayValue', kind: { message: ArrayValue } },
-  6: { name: 'kvlistValue', kind: { message: KeyValueList } },
-  7: { name: 'bytesValue', kind: 'bytesBase64' },
-} satisfies Schema);
-
-const ATTRS = (): FieldSpec => ({ name: 'attributes', kind: { message: KeyValue }, repeated: true });
-
-const Resource: Schema = { 1: ATTRS(), 2: { name: 'droppedAttributesCount', kind: 'uint' } };
-const InstrumentationScope: Schema = {
-  1: { name: 'name', kind: 'string' },
-  2: { name: 'version', kind: 'string' },
-  3: ATTRS(),
-  4: { name: 'droppedAttributesCount', kind: 'uint' },
-};
-const SpanEvent: Schema = {
-  1: { name: 'timeUnixNano', kind: 'fixed64' },
-  2: { name: 'name', kind: 'string' },
-  3: ATTRS(),
-  4: { name: 'droppedAttributesCount', kind: 'uint' },
-};
-const SpanLink: Schema = {
-  1: { name: 'traceId', kind: 'bytesHex' },
-  2: { name: 'spanId', kind: 'bytesHex' },
-  3: { name: 'traceState', kind: 'string' },
-  4: ATTRS(),
-  5: { name: 'droppedAttributesCount', kind: 'uint' },
-  6: { name: 'flags', kind: 'fixed32' },
-};
-const Status: Schema = { 2: { name: 'message', kind: 'string' }, 3: { name: 'code', kind: 'uint' } };
-const Span: Schema = {
-  1: { name: 'traceId', kind: 'bytesHex' },
-  2: { name: 'spanId', kind: 'bytesHex' },
-  3: { name: 'traceState', kind: 'string' },
-  4: { name: 'parentSpanId', kind: 'bytesHex' },
-  16: { name: 'flags', kind: 'fixed32' },
-  5: { name: 'name', kind: 'string' },
-  6: { name: 'kind', kind: 'uint' },
-  7: { name: 'startTimeUnixNano', kind: 'fixed64' },
-  8: { name: 'endTimeUnixNano', kind: 'fixed64' },
-  9: ATTRS(),
-  10: { name: 'droppedAttributesCount', kind: 'uint' },
-  11: { name: 'events', kind: { message: SpanEvent }, repeated: true },
-  12: { name: 'droppedEventsCount', kind: 'uint' },
-  13: { name: 'links', kind: { message: SpanLink }, repeated: true },
-  14: { name: 'droppedLinksCount', kind: 'uint' },
-  15: { name: 'status', kind: { message: Status } },
-};
-const ScopeSpans: Schema = {
-  1: { name: 'scope', kind: { message: InstrumentationScope } },
-  2: { name: 'spans', kind: { message: Span }, repeated: true },
-  3: { name: 'schemaUrl', kind: 'string' },
-};
-const ResourceSpans: Schema = {
-  1: { name: 'resource', kind: { message: Resource } },
-  2: { name: 'scopeSpans', kind: { message: ScopeSpans }, repeated: true },
-  3: { name: 'schemaUrl', kind: 'string' },
-};
-const ExportTraceServiceRequest: Schema = { 1: { name: 'resourceSpans', kind: { message: ResourceSpans }, repeated: true } };
-
-const Exemplar: Schema = {}; // skipped content
-const NumberDataPoint: Schema = {
-  7: ATTRS(),
-  2: { name: 'startTimeUnixNano', kind: 'fixed64' },
-  3: { name: 'timeUnixNano', kind: 'fixed64' },
-  4: { name: 'asDouble', kind: 'double' },
-  6: { name: 'asInt', kind: 'sfixed64' },
-  5: { name: 'exemplars', kind: { message: Exemplar }, repeated: true },
-  8: { name: 'flags', kind: 'uint' },
-};
-const HistogramDataPoint: Schema = {
-  9: ATTRS(),
-  2: { name: 'startTimeUnixNano', kind: 'fixed64' },
-  3: { name: 'timeUnixNano', kind: 'fixed64' },
-  4: { name: 'count', kind: 'fixed64num' },
-  5: { name: 'sum', kind: 'double' },
-  6: { name: 'bucketCounts', kind: 'fixed64num', repeated: true },
-  7: { name: 'explicitBounds', kind: 'double', repeated: true },
-  10: { name: 'flags', kind: 'uint' },
-  11: { name: 'min', kind: 'double' },
-  12: { name: 'max', kind: 'double' },
-};
-const ExpBuckets: Schema = { 1: { name: 'offset', kind: 'sint32' }, 2: { name: 'bucketCounts', kind: 'uint', repeated: true } };
-const ExponentialHistogramDataPoint: Schema = {
-  1: ATTRS(),
-  2: { name: 'startTimeUnixNano', kind: 'fixed64' },
-  3: { name: 'timeUnixNano', kind: 'fixed64' },
-  4: { name: 'count', kind: 'fixed64num' },
-  5: { name: 'sum', kind: 'double' },
-  6: { name: 'scale', kind: 'sint32' },
-  7: { name: 'zeroCount', kind: 'fixed64num' },
-  8: { name: 'positive', kind: { message: ExpBuckets } },
-  9: { name: 'negative', kind: { message: ExpBuckets } },
-  10: { name: 'flags', kind: 'uint' },
-  12: { name: 'min', kind: 'double' },
-  13: { name: 'max', kind: 'double' },
-  14: { name: 'zeroThreshold', kind: 'double' },
-};
-const SummaryDataPoint: Schema = {
-  7: ATTRS(),
-  2: { name: 'startTimeUnixNano', kind: 'fixed64' },
-  3: { name: 'timeUnixNano', kind: 'fixed64' },
-  4: { name: 'count', kind: 'fixed64num' },
-  5: { name: 'sum', kind: 'double' },
-  8: { name: 'flags', kind: 'uint' },
-};
-const Gauge: Schema = { 1: { name: 'dataPoints', kind: { message: NumberDataPoint }, repeated: true } };
-const Sum: Schema = {
-  1: { name: 'dataPoints', kind: { message: NumberDataPoint }, repeated: true },
-  2: { name: 'aggregationTemporality', kind: 'uint' },
-  3: { name: 'isMonotonic', kind: 'bool' },
-};
-const Histogram: Schema = {
-  1: { name: 'dataPoints', kind: { message: HistogramDataPoint }, repeated: true },
-  2: { name: 'aggregationTemporality', kind: 'uint' },
-};
-const ExponentialHistogram: Schema = {
-  1: { name: 'dataPoints', kind: { message: ExponentialHistogramDataPoint }, repeated: true },
-  2: { name: 'aggregationTemporality', kind: 'uint' },
-};
-const Summary: Schema = { 1: { name: 'dataPoints', kind: { message: SummaryDataPoint }, repeated: true } };
-const Metric: Schema = {
-  1: { name: 'name', kind: 'string' },
-  2: { name: 'description', kind: 'string' },
-  3: { name: 'unit', kind: 'string' },
-  5: { name: 'gauge', kind: { message: Gauge } },
-  7: { name: 'sum', kind: { message: Sum } },
-  9: { name: 'histogram', kind: { message: Histogram } },
-  10: { name: 'exponentialHistogram', kind: { message: ExponentialHistogram } },
-  11: { name: 'summary', kind: { message: Summary } },
-};
-const ScopeMetrics: Schema = {
-  1: { name: 'scope', kind: { message: InstrumentationScope } },
-  2: { name: 'metrics', kind: { message: Metric }, repeated: true },
-  3: { name: 'schemaUrl', kind: 'string' },
-};
-const ResourceMetrics: Schema = {
-  1: { name: 'resource', kind: { message: Resource } },
-  2: { name: 'scopeMetrics', kind: { message: ScopeMetrics }, repeated: true },
-  3: { name: 'schemaUrl', kind: 'string' },
-};
-const ExportMetricsServiceRequest: Schema = {
-  1: { name: 'resourceMetrics', kind: { message: ResourceMetrics }, repeated: true },
-};
-
-const LogRecord: Schema = {
-  1: { name: 'timeUnixNano', kind: 'fixed64' },
-  11: { name: 'observedTimeUnixNano', kind: 'fixed64' },
-  2: { name: 'severityNumber', kind: 'uint' },
-  3: { name: 'severityText', kind: 'string' },
-  5: { name: 'body', kind: { message: AnyValue } },
-  6: ATTRS(),
-  8: { name: 'flags', kind: 'fixed32' },
-  9: { name: 'traceId', kind: 'bytesHex' },
-  10: { name: 'spanId', kind: 'bytesHex' },
-  12: { name: 'eventName', kind: 'string' },
-};
-const ScopeLogs: Schema = {
-  1: { name: 'scope', kind: { message: InstrumentationScope } },
-  2: { name: 'logRecords', kind: { message: LogRecord }, repeated: true },
-};
-const ResourceLogs: Schema = {
-  1: { name: 'resource', kind: { message: Resource } },
-  2: { name: 'scopeLogs', kind: { message: ScopeLogs }, repeated: true },
-};
-const ExportLogsServiceRequest: Schema = { 1: { name: 'resourceLogs', kind: { message: ResourceLogs }, repeated: true } };
-
-/** Decodes an OTLP protobuf export request into the OTLP/JSON shape (camelCase, hex ids, string nanos). */
+/**
+ * Decodes an OTLP protobuf export request into the OTLP/JSON shape: camelCase fields, enums as numbers,
+ * hex trace and span ids, 64-bit integers (nanosecond times, counts, intValue) as decimal strings.
+ */
 export function decodeOtlpProtobuf(signal: 'traces' | 'metrics' | 'logs', body: Uint8Array): Record<string, unknown> {
-  const schema = signal === 'traces' ? ExportTraceServiceRequest : signal === 'metrics' ? ExportMetricsServiceRequest : ExportLogsServiceRequest;
-  return decodeMessage(body, schema);
+  const type = otlpProtos().lookupType(REQUEST_TYPES[signal]);
+  return bytesToJson(type.toObject(type.decode(body), { longs: String })) as Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -515,7 +217,7 @@ function nanos(v: unknown): string {
 
 function idHex(v: unknown): string {
   if (typeof v === 'string') return v.toLowerCase();
-  if (v instanceof Uint8Array) return toHex(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
   return '';
 }
 
