@@ -502,7 +502,8 @@ export const METRICS = {
     unit: '{error}',
     kind: 'counter',
     description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors).',
-    attributes: ['stage'],
+    // The runtime keeps a server's Node.js and Edge writers apart even when they share an instance id.
+    attributes: ['stage', 'runtime'],
   },
 } as const satisfies Record<string, MetricSpec>;
 

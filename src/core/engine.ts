@@ -2,6 +2,7 @@ import { createClassifier, type Classification } from './classifier.js';
 import { RouteBound, bounded } from './bounded.js';
 import { validateOptions, type AuthTelemetryOptions, type SpanMode } from './config.js';
 import { Recorder } from './recorder.js';
+import { currentRuntime } from './runtime.js';
 import { UserHasher } from './user-hash.js';
 import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from './refresh-ledger.js';
 import type { HeaderSource } from './headers.js';
@@ -62,7 +63,7 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
 /** Swallowed telemetry failures are counted here, never thrown into the app. */
 export function countInstrumentationError(stage: string): void {
   try {
-    engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage) });
+    engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() });
   } catch {
     // Nothing left to report to.
   }
