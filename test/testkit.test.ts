@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Issuer, generators, type BaseClient, type TokenSet } from 'openid-client';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 
@@ -543,6 +543,28 @@ describe('testkit cookie jar', () => {
     jar.set('appSession', 'tampered-again');
     expect(jar.get('appSession')).toBe('tampered-again');
     expect(jar.getAll('appSession')).toHaveLength(1);
+    expect(jar.getAll('appSession')[0]).toMatchObject({ domain: '127.0.0.1', hostOnly: true, path: '/', httpOnly: true });
+
+    const copy = jar.clone();
+    copy.set('appSession', 'only-in-the-copy');
+    expect(copy.get('appSession')).toBe('only-in-the-copy');
+    expect(jar.get('appSession')).toBe('tampered-again');
+  });
+
+  it('counts Max-Age from when the cookie arrived, however often it is sent since', () => {
+    const url = 'http://127.0.0.1:3000/';
+    const t0 = Date.parse('2030-01-01T00:00:00Z');
+    vi.useFakeTimers({ now: t0 });
+    try {
+      const jar = new CookieJar();
+      jar.setCookie('short=1; Path=/; Max-Age=2', url);
+      vi.setSystemTime(t0 + 1500);
+      expect(jar.cookieHeader(url)).toBe('short=1');
+      vi.setSystemTime(t0 + 2500);
+      expect(jar.cookieHeader(url)).toBe('');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -5,11 +5,13 @@
  *
  * No vitest imports: also used by plain `tsx` scripts.
  */
+import { Cookie as ToughCookie, CookieJar as ToughCookieJar } from 'tough-cookie';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Cookie jar (RFC 6265 subset: Domain, Path, Expires, Max-Age, Secure, HttpOnly, SameSite kept as data)
+// Cookie jar: tough-cookie (RFC 6265) behind the small API the tests and the demo use
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A stored cookie as the tests read it (tough-cookie calls the name `key`). */
 export interface Cookie {
   name: string;
   value: string;
@@ -36,111 +38,61 @@ export interface SetCookieOptions {
   sameSite?: string;
 }
 
-function defaultPath(pathname: string): string {
-  if (!pathname.startsWith('/')) return '/';
-  const i = pathname.lastIndexOf('/');
-  return i <= 0 ? '/' : pathname.slice(0, i);
+function expiryOf(cookie: ToughCookie): number {
+  return cookie.expiryTime() ?? Infinity;
 }
 
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
+function isLive(cookie: ToughCookie, now: number): boolean {
+  return expiryOf(cookie) > now;
 }
 
-function domainMatches(host: string, cookie: Cookie): boolean {
-  if (cookie.hostOnly) return host === cookie.domain;
-  return host === cookie.domain || host.endsWith(`.${cookie.domain}`);
+function toView(cookie: ToughCookie): Cookie {
+  const expires = expiryOf(cookie);
+  return {
+    name: cookie.key,
+    value: cookie.value,
+    domain: cookie.domain ?? '',
+    hostOnly: cookie.hostOnly ?? false,
+    path: cookie.path ?? '/',
+    expires: Number.isFinite(expires) ? expires : undefined,
+    secure: cookie.secure,
+    httpOnly: cookie.httpOnly,
+    sameSite: cookie.sameSite,
+    creationTime: cookie.creation instanceof Date ? cookie.creation.getTime() : 0,
+  };
 }
 
-function isIp(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+/**
+ * tough-cookie measures Max-Age from the cookie's last access, which every read moves, so a cookie that keeps
+ * being sent would never expire. RFC 6265 (5.2.2) fixes the expiry when the cookie is received: store it as
+ * Expires.
+ */
+function withFixedExpiry(cookie: ToughCookie, receivedAt: number): ToughCookie {
+  if (typeof cookie.maxAge !== 'number') return cookie;
+  cookie.expires = new Date(cookie.maxAge <= 0 ? 0 : receivedAt + cookie.maxAge * 1000);
+  cookie.maxAge = null;
+  return cookie;
+}
+
+/** A URL that a stored cookie could have come from, for writing it back. */
+function originOf(cookie: ToughCookie): string {
+  const host = cookie.domain ?? '127.0.0.1';
+  return `${cookie.secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}${cookie.path ?? '/'}`;
 }
 
 export class CookieJar {
-  #cookies: Cookie[] = [];
+  readonly #jar: ToughCookieJar;
 
-  /** Stores the cookies of one `Set-Cookie` header value, as received from `url`. */
+  /** Wraps `jar` when given (e.g. one configured differently); by default an in-memory tough-cookie jar. */
+  constructor(jar = new ToughCookieJar()) {
+    this.#jar = jar;
+  }
+
+  /** Stores the cookies of one `Set-Cookie` header value, as received from `url`; a browser ignores bad ones. */
   setCookie(header: string, url: string | URL, now = Date.now()): void {
-    const u = new URL(String(url));
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const parts = header.split(';');
-    const pair = parts.shift() ?? '';
-    const eq = pair.indexOf('=');
-    if (eq < 0) return; // RFC 6265: ignore nameless-without-= cookies
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    if (!name) return;
-
-    let domain: string | undefined;
-    let path: string | undefined;
-    let expires: number | undefined;
-    let maxAge: number | undefined;
-    let secure = false;
-    let httpOnly = false;
-    let sameSite: string | undefined;
-    for (const raw of parts) {
-      const i = raw.indexOf('=');
-      const key = (i < 0 ? raw : raw.slice(0, i)).trim().toLowerCase();
-      const val = i < 0 ? '' : raw.slice(i + 1).trim();
-      switch (key) {
-        case 'domain':
-          if (val) domain = val.replace(/^\./, '').toLowerCase();
-          break;
-        case 'path':
-          path = val.startsWith('/') ? val : undefined;
-          break;
-        case 'expires': {
-          const t = Date.parse(val);
-          if (!Number.isNaN(t)) expires = t;
-          break;
-        }
-        case 'max-age': {
-          if (/^-?\d+$/.test(val)) maxAge = Number(val);
-          break;
-        }
-        case 'secure':
-          secure = true;
-          break;
-        case 'httponly':
-          httpOnly = true;
-          break;
-        case 'samesite':
-          sameSite = val.toLowerCase();
-          break;
-        default:
-      }
-    }
-    // Secure cookies only from secure origins (localhost counts as secure in browsers).
-    if (secure && u.protocol !== 'https:' && host !== 'localhost' && host !== '127.0.0.1') return;
-    let hostOnly = true;
-    let cookieDomain = host;
-    if (domain !== undefined) {
-      if (isIp(host)) {
-        if (domain !== host) return; // an IP host can only name itself; stays host-only
-      } else {
-        if (!(host === domain || host.endsWith(`.${domain}`))) return; // foreign domain: rejected
-        hostOnly = false;
-        cookieDomain = domain;
-      }
-    }
-    const cookie: Cookie = {
-      name,
-      value,
-      domain: cookieDomain,
-      hostOnly,
-      path: path ?? defaultPath(u.pathname),
-      expires: maxAge !== undefined ? now + maxAge * 1000 : expires,
-      secure,
-      httpOnly,
-      sameSite,
-      creationTime: now,
-    };
-    const idx = this.#cookies.findIndex((c) => c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path);
-    if (idx >= 0) cookie.creationTime = this.#cookies[idx]!.creationTime;
-    const expired = cookie.expires !== undefined && cookie.expires <= now;
-    if (idx >= 0) this.#cookies.splice(idx, 1);
-    if (!expired) this.#cookies.push(cookie);
+    const cookie = ToughCookie.parse(header);
+    if (!cookie) return;
+    this.#jar.setCookieSync(withFixedExpiry(cookie, now), String(url), { now: new Date(now), ignoreError: true });
   }
 
   /** Stores every `Set-Cookie` of a response (uses `headers.getSetCookie()`). */
@@ -150,13 +102,9 @@ export class CookieJar {
 
   /** Cookies that would be sent to `url`, most specific path first (then oldest first). */
   cookiesFor(url: string | URL, now = Date.now()): Cookie[] {
-    this.#purge(now);
-    const u = new URL(String(url));
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const secureContext = u.protocol === 'https:' || host === 'localhost' || host === '127.0.0.1';
-    return this.#cookies
-      .filter((c) => domainMatches(host, c) && pathMatches(u.pathname || '/', c.path) && (!c.secure || secureContext))
-      .sort((a, b) => b.path.length - a.path.length || a.creationTime - b.creationTime);
+    // Expiry is checked here against `now`, so that a test can look ahead in time.
+    const cookies = this.#jar.getCookiesSync(String(url), { expire: false, sort: true });
+    return cookies.filter((c) => isLive(c, now)).map(toView);
   }
 
   /** The `Cookie` request header value for `url` ('' when none). */
@@ -168,71 +116,47 @@ export class CookieJar {
 
   /** Value of the first live cookie with that name (optionally the one that `url` would receive). */
   get(name: string, url?: string | URL): string | undefined {
-    this.#purge(Date.now());
-    const list = url === undefined ? this.#cookies : this.cookiesFor(url);
+    const list = url === undefined ? this.getAll() : this.cookiesFor(url);
     return list.find((c) => c.name === name)?.value;
   }
 
   /** Live cookies whose name matches (string prefix or RegExp), e.g. chunked `appSession.0`, `appSession.1`. */
   getAll(match?: string | RegExp): Cookie[] {
-    this.#purge(Date.now());
-    if (match === undefined) return this.#cookies.map((c) => ({ ...c }));
-    return this.#cookies
-      .filter((c) => (typeof match === 'string' ? c.name.startsWith(match) : match.test(c.name)))
-      .map((c) => ({ ...c }));
+    const matches = (name: string) => match === undefined || (typeof match === 'string' ? name.startsWith(match) : match.test(name));
+    return this.#stored()
+      .filter((c) => matches(c.key))
+      .map(toView);
   }
 
   /**
    * Sets (or overwrites) a cookie by hand, e.g. to tamper with a session cookie. Without `url`/`domain`, an
-   * existing cookie with that name keeps its domain and path; otherwise it is a host-only cookie for 127.0.0.1.
+   * existing cookie with that name keeps its domain, path, flags and expiry; otherwise it is a host-only
+   * HttpOnly cookie for 127.0.0.1 (or the host of `url`). Throws when tough-cookie refuses it.
    */
   set(name: string, value: string, options: SetCookieOptions = {}): void {
-    const existing = this.#cookies.find((c) => c.name === name);
-    const u = options.url !== undefined ? new URL(String(options.url)) : undefined;
-    const domain = options.domain?.replace(/^\./, '') ?? (u ? u.hostname : existing?.domain ?? '127.0.0.1');
-    const path = options.path ?? (u ? '/' : existing?.path ?? '/');
-    const expires = options.expires instanceof Date ? options.expires.getTime() : options.expires;
-    const idx = this.#cookies.findIndex((c) => c.name === name && c.domain === domain && c.path === path);
-    const cookie: Cookie = {
-      name,
-      value,
-      domain,
-      hostOnly: options.domain === undefined ? (existing && !u ? existing.hostOnly : true) : false,
-      path,
-      expires,
-      secure: options.secure ?? (existing && !u ? existing.secure : false),
-      httpOnly: options.httpOnly ?? (existing && !u ? existing.httpOnly : true),
-      sameSite: options.sameSite ?? existing?.sameSite,
-      creationTime: idx >= 0 ? this.#cookies[idx]!.creationTime : Date.now(),
-    };
-    if (idx >= 0) this.#cookies.splice(idx, 1, cookie);
-    else this.#cookies.push(cookie);
-  }
-
-  /** Removes cookies with that name (all domains/paths). Returns how many were removed. */
-  delete(name: string): number {
-    const before = this.#cookies.length;
-    this.#cookies = this.#cookies.filter((c) => c.name !== name);
-    return before - this.#cookies.length;
-  }
-
-  clear(): void {
-    this.#cookies = [];
+    const byHand = options.url === undefined && options.domain === undefined;
+    const cookie = (byHand ? this.#stored().find((c) => c.key === name) : undefined) ?? new ToughCookie({ key: name, path: '/', httpOnly: true });
+    cookie.value = value;
+    if (options.domain !== undefined) cookie.domain = options.domain.replace(/^\./, '');
+    if (options.path !== undefined) cookie.path = options.path;
+    if (options.expires !== undefined) cookie.expires = new Date(options.expires);
+    if (options.secure !== undefined) cookie.secure = options.secure;
+    if (options.httpOnly !== undefined) cookie.httpOnly = options.httpOnly;
+    if (options.sameSite !== undefined) cookie.sameSite = options.sameSite;
+    this.#jar.setCookieSync(cookie, String(options.url ?? originOf(cookie)));
   }
 
   /** A copy of the jar (e.g. a second tab / a replayed session). */
   clone(): CookieJar {
-    const jar = new CookieJar();
-    jar.#cookies = this.#cookies.map((c) => ({ ...c }));
-    return jar;
+    const copy = this.#jar.cloneSync();
+    if (!copy) throw new Error('testkit: the cookie store cannot be cloned synchronously');
+    return new CookieJar(copy);
   }
 
-  toJSON(): Cookie[] {
-    return this.getAll();
-  }
-
-  #purge(now: number): void {
-    this.#cookies = this.#cookies.filter((c) => c.expires === undefined || c.expires > now);
+  /** Every live cookie, as copies (tough-cookie's synchronous way to list the whole store is to serialize it). */
+  #stored(now = Date.now()): ToughCookie[] {
+    const serialized = this.#jar.serializeSync()?.cookies ?? [];
+    return serialized.map((c) => ToughCookie.fromJSON(c)).filter((c): c is ToughCookie => c !== undefined && isLive(c, now));
   }
 }
 
@@ -400,6 +324,10 @@ export interface RequestOptions {
 
 type SiteRelation = 'none' | 'same-origin' | 'same-site' | 'cross-site';
 const SITE_RANK: Record<SiteRelation, number> = { none: 0, 'same-origin': 1, 'same-site': 2, 'cross-site': 3 };
+
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
 
 function registrable(host: string): string {
   if (isIp(host) || !host.includes('.')) return host;
