@@ -32,6 +32,8 @@ export interface SeriesCount {
   total: number;
   /** The most any one instance exported. */
   perInstanceMax: number;
+  /** Distinct attribute sets over all instances: what a backend that ignores the instance id keeps (Datadog contexts). */
+  attributeSets: number;
 }
 
 export interface InstancesReport {
@@ -77,7 +79,9 @@ export function summarizeInstances(points: ReceivedMetricPoint[]): InstancesRepo
       }
       if (metric === 'tokenRefreshes' && series.attributes[ATTRIBUTES.outcome.key] === 'failure') report.refreshFailures += valueOf(series);
     }
-    if (all.length > 0) seriesPerMetric.push({ metric: METRICS[metric].name, total: all.length, perInstanceMax: Math.max(...perInstance.values()) });
+    if (all.length === 0) continue;
+    const attributeSets = new Set(all.map((series) => JSON.stringify(Object.entries(series.attributes).sort(([a], [b]) => a.localeCompare(b))))).size;
+    seriesPerMetric.push({ metric: METRICS[metric].name, total: all.length, perInstanceMax: Math.max(...perInstance.values()), attributeSets });
   }
   const instances = [...byId.values()].sort((a, b) => a.pod.localeCompare(b.pod) || a.runtimes.join().localeCompare(b.runtimes.join()));
   const total = emptyCounts();
@@ -105,7 +109,10 @@ export function renderInstances(report: InstancesReport, balanced?: readonly num
   lines.push(row('  total (what Prometheus sums)', report.total));
   if (balanced) lines.push(`  The round-robin balancer sent ${balanced.join(' / ')} requests to the ${balanced.length} processes.`);
   lines.push('');
-  lines.push('Series per metric, all instances / the most from one (OTLP streams: resource × attributes; Prometheus stores a histogram stream as its buckets + 3):');
-  for (const { metric, total, perInstanceMax } of report.seriesPerMetric) lines.push(`  ${metric.padEnd(34)} ${String(total).padStart(4)} / ${perInstanceMax}`);
+  lines.push('Series per metric: OTLP streams (resource × attributes) from all instances / the most from one / attribute sets without the instance');
+  lines.push('(Prometheus keeps every stream, a histogram as its buckets + 3; Datadog keeps one context per attribute set):');
+  for (const { metric, total, perInstanceMax, attributeSets } of report.seriesPerMetric) {
+    lines.push(`  ${metric.padEnd(34)} ${String(total).padStart(4)} / ${perInstanceMax} / ${attributeSets}`);
+  }
   return lines.join('\n');
 }
