@@ -568,6 +568,43 @@ describe('testkit cookie jar', () => {
   });
 });
 
+describe('testkit HTML forms', () => {
+  it('reads forms as a browser parses them: entities, quoted >, selects, textareas, checkboxes, disabled controls, a nested <form> tag', () => {
+    const html = `<!doctype html><title>t</title>
+      <form id=f1 method=POST action="/go?a=1&amp;b=2" data-testkit-autosubmit>
+        <input type=hidden name=next value="/x>y">
+        <input name=plain>
+        <input type=checkbox name=remember>
+        <input type=checkbox name=terms checked>
+        <input type=radio name=tier value=pro checked>
+        <input name=locked value=no disabled>
+        <select name=size><option>small</option><option value=l selected>Large</option></select>
+        <select name=colour><option disabled>none</option><option> dark   blue </option></select>
+        <textarea name=note>line &lt;1&gt;</textarea>
+        <button type=button name=noop>x</button>
+        <button name=go value=yes>Go</button>
+        <form id=nested action=/ignored><input name=inner value=1></form>
+      </form>
+      <template><form id=inert></form></template>`;
+    const forms = parseForms(html);
+    expect(forms.map((f) => f.id)).toEqual(['f1']);
+    const [form] = forms;
+    expect(form).toMatchObject({ action: '/go?a=1&b=2', method: 'post', submits: [['go', 'yes']] });
+    expect('data-testkit-autosubmit' in form!.attributes).toBe(true);
+    expect(form!.fields).toEqual([
+      ['next', '/x>y'],
+      ['plain', ''],
+      ['terms', 'on'],
+      ['tier', 'pro'],
+      ['size', 'l'],
+      ['colour', 'dark blue'],
+      ['note', 'line <1>'],
+      ['inner', '1'],
+    ]);
+    expect(form!.inputNames).toEqual(['next', 'plain', 'remember', 'terms', 'tier', 'locked', 'size', 'colour', 'note', 'noop', 'go', 'inner']);
+  });
+});
+
 describe('testkit browser client headers', () => {
   it('sends navigation headers; the http transport sends them exactly, fetch forces sec-fetch-mode: cors', async () => {
     const seen: Array<Record<string, string | string[] | undefined>> = [];

@@ -5,6 +5,7 @@
  *
  * No vitest imports: also used by plain `tsx` scripts.
  */
+import { defaultTreeAdapter as dom, parse, type DefaultTreeAdapterTypes } from 'parse5';
 import { Cookie as ToughCookie, CookieJar as ToughCookieJar } from 'tough-cookie';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -161,14 +162,14 @@ export class CookieJar {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// HTML forms (tiny parser: enough for the IdP pages and simple app pages)
+// HTML forms: parse5 builds the tree as a browser would; the entries follow the HTML form-submission rules
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface ParsedForm {
   id?: string;
   action: string;
   method: string;
-  /** Named fields in document order (hidden + text + password + checked boxes + selects' first option). */
+  /** Named fields in document order (hidden + text + password + checked boxes + selects' chosen option). */
   fields: Array<[string, string]>;
   /** Named submit buttons `[name, value]`. */
   submits: Array<[string, string]>;
@@ -178,80 +179,93 @@ export interface ParsedForm {
   inputNames: string[];
 }
 
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos|#39);/gi, (m, e: string) => {
-    const lower = e.toLowerCase();
-    if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
-    if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
-    return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[lower] ?? m;
-  });
+type Element = DefaultTreeAdapterTypes.Element;
+type ParentNode = DefaultTreeAdapterTypes.ParentNode;
+
+/** What a control adds to its form's submission: a field, a submit button's pair, or nothing. */
+type Entry = { kind: 'field' | 'submit'; value: string } | undefined;
+
+const CONTROLS = new Set(['input', 'button', 'select', 'textarea']);
+
+/** Elements under `node` in document order (a <template>'s content is not in the document). */
+function* elementsIn(node: ParentNode): Generator<Element> {
+  for (const child of dom.getChildNodes(node)) {
+    if (!dom.isElementNode(child)) continue;
+    yield child;
+    yield* elementsIn(child);
+  }
 }
 
-function parseAttributes(tag: string): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  const inner = tag.replace(/^<\s*[a-z0-9-]+/i, '').replace(/\/?>$/, '');
-  const re = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(inner))) {
-    attrs[m[1]!.toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
+function attributesOf(element: Element): Record<string, string> {
+  return Object.fromEntries(dom.getAttrList(element).map((a) => [a.name, a.value]));
+}
+
+function textOf(node: ParentNode): string {
+  return dom
+    .getChildNodes(node)
+    .map((c) => (dom.isTextNode(c) ? dom.getTextNodeContent(c) : dom.isElementNode(c) ? textOf(c) : ''))
+    .join('');
+}
+
+function hasAttribute(element: Element, name: string): boolean {
+  return dom.getAttrList(element).some((a) => a.name === name);
+}
+
+/** The selected option, else the first enabled one; an option without a value submits its text. */
+function selectEntry(select: Element): Entry {
+  const options = [...elementsIn(select)].filter((e) => dom.getTagName(e) === 'option');
+  const chosen = options.find((o) => hasAttribute(o, 'selected')) ?? options.find((o) => !hasAttribute(o, 'disabled'));
+  if (!chosen) return undefined;
+  return { kind: 'field', value: attributesOf(chosen).value ?? textOf(chosen).replace(/\s+/g, ' ').trim() };
+}
+
+function inputEntry(type: string, attrs: Record<string, string>): Entry {
+  if (type === 'submit' || type === 'image') return { kind: 'submit', value: attrs.value ?? '' };
+  if (type === 'button' || type === 'reset' || type === 'file') return undefined;
+  if (type === 'checkbox' || type === 'radio') return 'checked' in attrs ? { kind: 'field', value: attrs.value ?? 'on' } : undefined;
+  return { kind: 'field', value: attrs.value ?? '' };
+}
+
+function controlEntry(control: Element, attrs: Record<string, string>): Entry {
+  if ('disabled' in attrs) return undefined;
+  const type = (attrs.type ?? '').toLowerCase();
+  switch (dom.getTagName(control)) {
+    case 'button':
+      return (type || 'submit') === 'submit' ? { kind: 'submit', value: attrs.value ?? '' } : undefined;
+    case 'select':
+      return selectEntry(control);
+    case 'textarea':
+      return { kind: 'field', value: textOf(control) };
+    default:
+      return inputEntry(type || 'text', attrs);
   }
-  return attrs;
+}
+
+function formOf(form: Element): ParsedForm {
+  const attributes = attributesOf(form);
+  const parsed: ParsedForm = {
+    id: attributes.id,
+    action: attributes.action ?? '',
+    method: (attributes.method ?? 'get').toLowerCase(),
+    fields: [],
+    submits: [],
+    attributes,
+    inputNames: [],
+  };
+  for (const control of elementsIn(form)) {
+    if (!CONTROLS.has(dom.getTagName(control))) continue;
+    const attrs = attributesOf(control);
+    if (!attrs.name) continue;
+    parsed.inputNames.push(attrs.name);
+    const entry = controlEntry(control, attrs);
+    if (entry) (entry.kind === 'field' ? parsed.fields : parsed.submits).push([attrs.name, entry.value]);
+  }
+  return parsed;
 }
 
 /** Parses the <form> elements of an HTML page. */
 export function parseForms(html: string): ParsedForm[] {
-  const forms: ParsedForm[] = [];
-  const formRe = /<form\b[^>]*>([\s\S]*?)<\/form\s*>/gi;
-  let m: RegExpExecArray | null;
-  while ((m = formRe.exec(html))) {
-    const openTag = /^<form\b[^>]*>/i.exec(m[0])![0];
-    const attributes = parseAttributes(openTag);
-    const body = m[1] ?? '';
-    const fields: Array<[string, string]> = [];
-    const submits: Array<[string, string]> = [];
-    const inputNames: string[] = [];
-    const controlRe = /<(input|button|select|textarea)\b[^>]*>([\s\S]*?<\/\1\s*>)?/gi;
-    let c: RegExpExecArray | null;
-    while ((c = controlRe.exec(body))) {
-      const tagName = c[1]!.toLowerCase();
-      const attrs = parseAttributes(/^<[^>]*>/.exec(c[0])![0]);
-      const name = attrs.name;
-      if (!name) continue;
-      inputNames.push(name);
-      if (tagName === 'button') {
-        if ((attrs.type ?? 'submit').toLowerCase() === 'submit') submits.push([name, attrs.value ?? '']);
-        continue;
-      }
-      if (tagName === 'select') {
-        const opts = [...(c[2] ?? '').matchAll(/<option\b[^>]*>/gi)].map((o) => parseAttributes(o[0]));
-        const chosen = opts.find((o) => 'selected' in o) ?? opts[0];
-        if (chosen) fields.push([name, chosen.value ?? '']);
-        continue;
-      }
-      if (tagName === 'textarea') {
-        fields.push([name, decodeEntities((c[2] ?? '').replace(/<\/textarea\s*>$/i, ''))]);
-        continue;
-      }
-      const type = (attrs.type ?? 'text').toLowerCase();
-      if (type === 'submit' || type === 'image') {
-        submits.push([name, attrs.value ?? '']);
-        continue;
-      }
-      if ((type === 'checkbox' || type === 'radio') && !('checked' in attrs)) continue;
-      if (type === 'button' || type === 'reset' || type === 'file') continue;
-      fields.push([name, attrs.value ?? (type === 'checkbox' || type === 'radio' ? 'on' : '')]);
-    }
-    forms.push({
-      id: attributes.id,
-      action: attributes.action ?? '',
-      method: (attributes.method ?? 'get').toLowerCase(),
-      fields,
-      submits,
-      attributes,
-      inputNames,
-    });
-  }
-  return forms;
+  return [...elementsIn(parse(html))].filter((e) => dom.getTagName(e) === 'form').map(formOf);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
