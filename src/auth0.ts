@@ -1,6 +1,6 @@
 import { AuthTelemetryConfigError } from './core/config.js';
-import { instrumentAuth0V3, isAuth0V3, type Auth0V3Options } from './adapters/nextjs-auth0/v3.js';
-import { instrumentAuth0V4, isAuth0V4, type Auth0V4Options } from './adapters/nextjs-auth0/v4.js';
+import { instrumentAuth0V3, isAuth0V3, type Auth0V3Options } from './adapters/nextjs-auth0/v3/index.js';
+import { instrumentAuth0V4, isAuth0V4, type Auth0V4Options } from './adapters/nextjs-auth0/v4/index.js';
 
 export type InstrumentAuth0Options = Auth0V3Options & Auth0V4Options;
 

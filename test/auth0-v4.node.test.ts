@@ -12,7 +12,7 @@ import { instrumentAuth0 } from '../src/auth0.js';
 import { METRICS, SPANS } from '../src/core/catalog.js';
 import { withAuthTelemetry } from '../src/core/middleware.js';
 import { onRequestError } from '../src/core/request-error.js';
-import { v4InvalidCookieReason } from '../src/adapters/nextjs-auth0/v4.js';
+import { v4InvalidCookieReason } from '../src/adapters/nextjs-auth0/v4/index.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 import { CHROME_UA, V4_OTHER_SECRET, getAccessTokenAndContinue, startV4App, type V4App } from './support/v4-app.js';
 

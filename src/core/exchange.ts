@@ -14,8 +14,6 @@ const HOST_KEY = createContextKey('nextjs-auth-otel.exchange-host');
 
 /** The SDK call an exchange belongs to, and what was seen of the exchange. */
 export class ExchangeHost {
-  /** The `auth.token.refresh` child, started when a refresh grant left for the token endpoint. */
-  refresh: Operation | undefined;
   /** The OAuth `error` of a failed token-endpoint answer (bounded later by the engine). */
   oauthError: string | undefined;
   /** A token-endpoint request other than a refresh (e.g. a connection token exchange) happened. */
@@ -24,6 +22,11 @@ export class ExchangeHost {
   tokenExpiresIn: number | undefined;
 
   constructor(readonly operation: Operation) {}
+
+  /** The `auth.token.refresh` child, started when a refresh grant left for the token endpoint. */
+  get refresh(): Operation | undefined {
+    return this.operation.refreshed;
+  }
 
   /** Ends the refresh child, if one started, with what the SDK finally made of it. */
   settleRefresh(ok: boolean, details: { error?: unknown; tokenExpiresIn?: number; userId?: string } = {}): void {
@@ -97,8 +100,7 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
         if (grantType === 'refresh_token') {
           if (host !== undefined) {
             // A DPoP nonce retry sends the same grant again: still one exchange.
-            host.refresh ??= host.operation.child('tokenRefresh');
-            refresh = host.refresh;
+            refresh = host.operation.refresh();
           } else {
             refresh = startOperation('tokenRefresh', { sdk });
             standalone = true;

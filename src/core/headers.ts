@@ -3,6 +3,8 @@
  * `NextRequest`, `Headers`, Node's `IncomingMessage` / `NextApiRequest`, and plain header records.
  */
 
+import { setCookieName, setCookieStoresValue } from './parse.js';
+
 type HeaderRecord = Record<string, string | string[] | undefined>;
 export type HeaderSource = Request | Headers | { headers: Headers | HeaderRecord } | HeaderRecord;
 
@@ -81,12 +83,9 @@ export function setCookiesOf(response: unknown): string[] {
 /** Whether a response sets (not clears) a cookie named `name` or one of its chunks `name.N`. */
 export function setsCookie(response: unknown, name: string): boolean {
   for (const cookie of setCookiesOf(response)) {
-    const eq = cookie.indexOf('=');
-    if (eq <= 0) continue;
-    const cookieName = cookie.slice(0, eq).trim();
+    const cookieName = setCookieName(cookie);
     if (cookieName !== name && !(cookieName.startsWith(name + '.') && /^\d+$/.test(cookieName.slice(name.length + 1)))) continue;
-    const value = cookie.slice(eq + 1, cookie.indexOf(';') === -1 ? undefined : cookie.indexOf(';')).trim();
-    if (value !== '' && !/;\s*max-age=0(;|$)/i.test(cookie)) return true;
+    if (setCookieStoresValue(cookie)) return true;
   }
   return false;
 }

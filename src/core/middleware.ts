@@ -3,6 +3,7 @@ import { adoptRequestScope, observeCall, type Operation, type OperationResult } 
 import { boundRequestScope } from './request-scope.js';
 import { countInstrumentationError, engine } from './engine.js';
 import { setCookiesOf } from './headers.js';
+import { MIDDLEWARE_STATUS, setCookieName, setCookieStoresValue, statusOf, statusResult } from './parse.js';
 
 export type MiddlewareTelemetryOptions = {
   /**
@@ -18,13 +19,7 @@ type Middleware = (request: any, ...rest: any[]) => unknown;
 
 /** Classifies a middleware's return value: `NextResponse.next()`, a rewrite, a redirect, 401/403, a 5xx. */
 export function middlewareResult(response: unknown): OperationResult {
-  if (typeof response !== 'object' || response === null) return { outcome: 'pass' };
-  const status = (response as { status?: unknown }).status;
-  if (typeof status !== 'number') return { outcome: 'pass' };
-  if (status >= 500) return { outcome: 'error', statusCode: status, errorType: String(status) };
-  if (status === 401 || status === 403) return { outcome: 'unauthorized', statusCode: status };
-  if (status >= 300 && status < 400) return { outcome: 'redirect', statusCode: status };
-  return { outcome: 'pass', statusCode: status };
+  return statusResult(statusOf(response), MIDDLEWARE_STATUS);
 }
 
 /**
@@ -88,22 +83,6 @@ export function isInsideMiddleware(request: unknown): boolean {
   return boundRequestScope(request) !== undefined;
 }
 
-function cookieName(setCookie: string): string {
-  const eq = setCookie.indexOf('=');
-  return eq <= 0 ? '' : setCookie.slice(0, eq).trim();
-}
-
-/** A `Set-Cookie` that stores a value, as opposed to one that deletes the cookie. */
-function storesValue(setCookie: string): boolean {
-  const eq = setCookie.indexOf('=');
-  const semicolon = setCookie.indexOf(';');
-  const value = setCookie.slice(eq + 1, semicolon === -1 ? undefined : semicolon).trim();
-  if (value === '') return false;
-  if (/;\s*max-age\s*=\s*(0|-\d+)\s*(;|$)/i.test(setCookie)) return false;
-  const expires = /;\s*expires\s*=\s*([^;]+)/i.exec(setCookie);
-  return expires === null || !(Date.parse(expires[1]!) <= Date.now());
-}
-
 /**
  * Called by adapters with a response an SDK produced inside a wrapped middleware: the session
  * cookies it sets must reach the browser. Reads headers only; the response is never changed.
@@ -113,10 +92,10 @@ export function expectSessionCookies(request: unknown, sdkResponse: unknown, isS
   if (scope === undefined) return;
   try {
     for (const setCookie of setCookiesOf(sdkResponse)) {
-      const name = cookieName(setCookie);
+      const name = setCookieName(setCookie);
       if (name === '' || !isSessionCookie(name)) continue;
       scope.sessionCookieWrites ??= new Map();
-      scope.sessionCookieWrites.set(name, storesValue(setCookie));
+      scope.sessionCookieWrites.set(name, setCookieStoresValue(setCookie));
     }
   } catch {
     countInstrumentationError('cookie');
@@ -134,7 +113,7 @@ function checkSessionCookies(response: unknown, operation: Operation): void {
   operation.scope.sessionCookieWrites = undefined;
   try {
     const kept = new Set<string>();
-    for (const setCookie of setCookiesOf(response)) if (storesValue(setCookie)) kept.add(cookieName(setCookie));
+    for (const setCookie of setCookiesOf(response)) if (setCookieStoresValue(setCookie)) kept.add(setCookieName(setCookie));
     let dropped = false;
     for (const [name, stored] of writes) {
       if (stored && !kept.has(name)) {

@@ -35,6 +35,8 @@ export type OperationResult = {
   statusCode?: number;
   /** HTTP status as `error.type`, for 5xx responses without an error object. */
   errorType?: string;
+  /** Next's `routeType` of an error that reached `onRequestError`. */
+  routeType?: string;
 };
 
 const ERROR_OUTCOMES = new Set(['error', 'failure', 'invalid']);
@@ -85,6 +87,7 @@ export class Operation {
   private startedSpan: Span | undefined;
   private presentedRefreshToken: string | undefined;
   private operationContext: Context | undefined;
+  private refreshChild: Operation | undefined;
 
   constructor(
     readonly kind: SpanName,
@@ -147,6 +150,21 @@ export class Operation {
 
   child(kind: SpanName): Operation {
     return safeStart(kind, this.target, this, this.context);
+  }
+
+  /**
+   * The token refresh this call made: one `auth.token.refresh` child, started on the first sign
+   * of an exchange; a retried exchange (a DPoP nonce retry) is the same refresh. A refresh seen
+   * only from the call's result passes the call's own start time, so it is timed from there.
+   */
+  refresh(startedAt?: number): Operation {
+    this.refreshChild ??= safeStart('tokenRefresh', this.target, this, this.context, startedAt);
+    return this.refreshChild;
+  }
+
+  /** The refresh child, if the call made one. */
+  get refreshed(): Operation | undefined {
+    return this.refreshChild;
   }
 
   /** The metric attribute values common to every recording of this operation. */
@@ -256,6 +274,7 @@ export class Operation {
     if (result.errorType !== undefined) facts.errorType = bounded('errorType', result.errorType);
     if (result.invalidReason !== undefined) facts.invalidReason = bounded('invalidReason', result.invalidReason);
     if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
+    if (result.routeType !== undefined) facts.routeType = bounded('routeType', result.routeType);
 
     const current = engine();
     const recorder = current.recorder;

@@ -5,16 +5,10 @@
  * that threw, the 4.5.1 `JWTExpired` 500 of seed 002. They are counted by route type; anything
  * else is left to the app's own error reporting.
  */
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { ATTRIBUTES, AUTH_ERROR_TYPES, INSTRUMENTATION_SCOPE, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, SPANS, type AuthSdk } from './catalog.js';
-import { bounded } from './bounded.js';
-import { syntheticTypeOf, type Classification } from './classifier.js';
-import { countInstrumentationError, engine } from './engine.js';
+import { AUTH_ERROR_TYPES, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, type AuthSdk } from './catalog.js';
+import { countInstrumentationError } from './engine.js';
 import { normalizeError, type NormalizedError } from './errors.js';
-import type { HeaderSource } from './headers.js';
-import type { MetricFacts } from './recorder.js';
-import { currentRuntime } from './runtime.js';
-import { VERSION } from './version.js';
+import { startOperation } from './operation.js';
 
 /** The second argument Next passes: the request, with plain-object headers. */
 export type RequestErrorRequest = Readonly<{ path?: string; method?: string; headers?: Record<string, string | string[] | undefined> }>;
@@ -41,11 +35,11 @@ function sdkOf(error: NormalizedError): AuthSdk {
 }
 
 /** An auth error itself, or one carrying an auth error as its cause. */
-function authErrorOf(error: unknown): NormalizedError | undefined {
+function authErrorOf(error: unknown): { error: object; normalized: NormalizedError } | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 3 && typeof current === 'object' && current !== null; depth++) {
     const normalized = normalizeError(current);
-    if (normalized.code !== OTHER || AUTH_ERROR_TYPE_SET.has(normalized.type)) return normalized;
+    if (normalized.code !== OTHER || AUTH_ERROR_TYPE_SET.has(normalized.type)) return { error: current, normalized };
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -58,38 +52,13 @@ function authErrorOf(error: unknown): NormalizedError | undefined {
  */
 export function onRequestError(error: unknown, request?: RequestErrorRequest, errorContext?: RequestErrorContext): void {
   try {
-    const normalized = authErrorOf(error);
-    if (normalized === undefined) return;
-    let classification: Classification = { class: 'unknown', rule: 'no-request' };
-    const headers = request?.headers;
-    if (headers !== undefined && headers !== null) {
-      try {
-        classification = engine().classify(headers as HeaderSource);
-      } catch {
-        countInstrumentationError('classify');
-      }
-    }
-    const facts: MetricFacts = {
-      sdk: sdkOf(normalized),
-      outcome: 'error',
-      userAgentClass: classification.class,
-      syntheticType: syntheticTypeOf(classification.class),
-      runtime: currentRuntime(),
-      route: engine().routes.accept(typeof errorContext?.routePath === 'string' ? errorContext.routePath : undefined),
-      errorCode: normalized.code,
-      errorType: normalized.type,
-      routeType: bounded('routeType', errorContext?.routeType),
-    };
-    const attributes = engine().recorder.add('requestErrors', facts);
-    const span = trace.getTracer(INSTRUMENTATION_SCOPE, VERSION).startSpan(SPANS.requestError.name, { kind: SpanKind.INTERNAL, attributes }, context.active());
-    if (span.isRecording()) {
-      span.setAttribute(ATTRIBUTES.userAgentRule.key, classification.rule);
-      if (normalized.oauthCode !== undefined) span.setAttribute(ATTRIBUTES.oauthError.key, normalized.oauthCode);
-      if (normalized.causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, normalized.causeName.slice(0, 64));
-      // The bounded code, never the message: messages may carry user data.
-      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? 'error' });
-    }
-    span.end();
+    const found = authErrorOf(error);
+    if (found === undefined) return;
+    const headers = request?.headers ?? undefined;
+    const route = typeof errorContext?.routePath === 'string' ? errorContext.routePath : undefined;
+    const operation = startOperation('requestError', { sdk: sdkOf(found.normalized), request: headers, route });
+    // Every request error carries a route type, `other` when Next gave none.
+    operation.end({ outcome: 'error', error: found.error, routeType: typeof errorContext?.routeType === 'string' ? errorContext.routeType : OTHER });
   } catch {
     countInstrumentationError('record');
   }

@@ -3,6 +3,7 @@
  * `iat` (created), `uat` (updated) and `exp` into the JWE's unencrypted protected header, so the
  * session age and the reason a present cookie is unreadable can be told from the header alone.
  */
+import { base64UrlDecode } from './parse.js';
 
 export type JweHeaderTimes = Readonly<{ iat: number | undefined; uat: number | undefined; exp: number | undefined }>;
 
@@ -10,12 +11,6 @@ const MALFORMED = null;
 const CACHE_LIMIT = 512;
 // Keyed by the header segment only: it changes whenever iat/uat/exp do, and it carries no secret.
 const headerCache = new Map<string, JweHeaderTimes | typeof MALFORMED>();
-
-function base64UrlToString(segment: string): string {
-  const base64 = segment.replace(/-/g, '+').replace(/_/g, '/');
-  const padded = base64 + '==='.slice((base64.length + 3) % 4);
-  return atob(padded);
-}
 
 function numberOrUndefined(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
@@ -32,7 +27,7 @@ export function readJweHeaderTimes(jwe: string | undefined): JweHeaderTimes | nu
   let parsed: JweHeaderTimes | typeof MALFORMED = MALFORMED;
   try {
     const isCompactJwe = jwe.split('.').length === 5;
-    const header = JSON.parse(base64UrlToString(segment)) as Record<string, unknown>;
+    const header = JSON.parse(base64UrlDecode(segment)) as Record<string, unknown>;
     if (isCompactJwe && header !== null && typeof header === 'object' && typeof header.enc === 'string') {
       parsed = Object.freeze({
         iat: numberOrUndefined(header.iat),

@@ -1,6 +1,7 @@
 import { context, createContextKey } from '@opentelemetry/api';
 import type { AuthSdk } from './catalog.js';
 import { countInstrumentationError } from './engine.js';
+import { secondsUntil } from './parse.js';
 import { observeCall, type Operation, type OperationResult } from './operation.js';
 
 /**
@@ -38,25 +39,6 @@ export function defaultErrorOf(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return undefined;
   const error = (value as { error?: unknown }).error;
   return error === undefined || error === null || error === false || error === '' ? undefined : error;
-}
-
-/**
- * An expiry in epoch seconds, whichever unit the app stored: tutorials use both `Date.now()`
- * milliseconds and OAuth `expires_at` seconds; anything after 5138 AD in seconds is milliseconds.
- */
-export function epochSeconds(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value > 1e11 ? value / 1000 : value;
-  if (typeof value === 'string' && value !== '') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? undefined : parsed / 1000;
-  }
-  if (value instanceof Date) return value.getTime() / 1000;
-  return undefined;
-}
-
-export function secondsUntil(value: unknown): number | undefined {
-  const at = epochSeconds(value);
-  return at === undefined ? undefined : at - Date.now() / 1000;
 }
 
 /**

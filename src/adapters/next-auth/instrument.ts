@@ -14,12 +14,11 @@ import {
   defaultErrorOf,
   defaultExpiresAtOf,
   defaultRefreshTokenOf,
-  epochSeconds,
   failure,
   runInRefreshFrame,
-  secondsUntil,
   type RefreshFrame,
 } from '../../core/trace-token-refresh.js';
+import { epochSeconds, secondsSince, secondsUntil, subOf } from '../../core/parse.js';
 import { appRouterRequest } from '../next/app-router.js';
 import { defaultLoggerError, invalidReasonOf, kindOfLoggedError, parseLoggedError } from './logger.js';
 
@@ -76,14 +75,7 @@ async function classifyFromAppRouter(operation: Operation): Promise<void> {
 }
 
 function sessionAgeOf(token: unknown): number | undefined {
-  if (typeof token !== 'object' || token === null) return undefined;
-  const createdAt = epochSeconds((token as Token)[CREATED_AT]);
-  return createdAt === undefined ? undefined : Math.max(0, Date.now() / 1000 - createdAt);
-}
-
-function subOf(token: unknown): string | undefined {
-  const sub = typeof token === 'object' && token !== null ? (token as Token).sub : undefined;
-  return typeof sub === 'string' ? sub : undefined;
+  return typeof token === 'object' && token !== null ? secondsSince((token as Token)[CREATED_AT]) : undefined;
 }
 
 type Snapshot = { access: unknown; expiresAt: number | undefined; refresh: unknown; error: unknown };

@@ -1,0 +1,54 @@
+/**
+ * What every v3 wrapper needs: the functions the caller passed in and the session cookie name,
+ * plus the session facts v3 lets us read without the secret.
+ */
+import { readSessionCookie } from '../../../core/headers.js';
+import type { Operation, OperationResult } from '../../../core/operation.js';
+import { subOf } from '../../../core/parse.js';
+import { invalidCookieReason, sessionAgeFromJwe } from '../../../core/session-cookie.js';
+import { appRouterRequest, sessionCookieSnapshot } from '../../next/app-router.js';
+import type { AnyFunction } from '../../wrap.js';
+
+export const SDK = 'nextjs-auth0-v3';
+
+export type V3Session = { user?: { sub?: unknown }; accessTokenExpiresAt?: unknown; refreshToken?: unknown };
+
+export type V3Context = Readonly<{
+  /** The module, `/edge` module or `initAuth0()` instance as given: only its own functions are called. */
+  source: Readonly<Record<string, AnyFunction | undefined>>;
+  cookieName: string;
+}>;
+
+/** Session-read facts from the cookie alone, for guards that read the session internally. */
+export function sessionFacts(found: boolean, cookie: string | undefined, session?: V3Session | null): OperationResult {
+  if (found) return { outcome: 'found', sessionAge: sessionAgeFromJwe(cookie), userId: subOf(session) };
+  if (cookie !== undefined) return { outcome: 'invalid', invalidReason: invalidCookieReason(cookie) };
+  return { outcome: 'missing' };
+}
+
+export function requestCookie(ctx: V3Context, request: unknown): string | undefined {
+  return readSessionCookie(request as never, ctx.cookieName);
+}
+
+/**
+ * Interprets with the request's session cookie: synchronously from the request when the call
+ * form has one (the hot path), else through `next/headers`.
+ */
+export function withCookie(
+  ctx: V3Context,
+  request: unknown,
+  operation: Operation,
+  interpret: (cookie: string | undefined) => OperationResult,
+): OperationResult | Promise<OperationResult> {
+  if (request !== undefined) return interpret(requestCookie(ctx, request));
+  return appRouterRequest().then((appRouter) => {
+    if (appRouter === undefined) return interpret(undefined);
+    operation.classifyLate(appRouter.headers);
+    return interpret(sessionCookieSnapshot(appRouter.cookies, ctx.cookieName).first);
+  });
+}
+
+/** The error interpretation of every call that has nothing to add. */
+export function failed(thrown: unknown): OperationResult {
+  return { outcome: 'error', error: thrown };
+}

@@ -1,0 +1,48 @@
+import type { AnyFunction } from '../../wrap.js';
+import type { V3Session } from './context.js';
+
+export type RefreshSignals = { exchangeStarting: () => void; exchanged: (session: V3Session | undefined) => void };
+
+/**
+ * Options that report the SDK's own refresh signals: v3 reads `authorizationParams` exactly when
+ * it starts the refresh-token exchange, and calls `afterRefresh` once the exchange succeeded.
+ * The SDK sees the caller's values unchanged; `afterRefresh` returns what the caller's would.
+ *
+ * One class, so every call's options object has the same hidden class: an accessor closure
+ * defined on each object gave each call its own map, and the SDK code reading the options went
+ * megamorphic, the dearest step of a wrapped `getAccessToken`. v3 reads both members straight
+ * off the options object, never from a copy.
+ */
+export class SignallingAccessTokenRequest {
+  readonly #base: Record<string, unknown>;
+  readonly #signals: RefreshSignals;
+
+  constructor(userOptions: unknown, signals: RefreshSignals) {
+    const base = (typeof userOptions === 'object' && userOptions !== null ? userOptions : {}) as Record<string, unknown>;
+    this.#base = base;
+    this.#signals = signals;
+    for (const key in base) {
+      if (key !== 'authorizationParams' && key !== 'afterRefresh' && Object.hasOwn(base, key)) (this as Record<string, unknown>)[key] = base[key];
+    }
+  }
+
+  get authorizationParams(): unknown {
+    try {
+      this.#signals.exchangeStarting();
+    } catch {
+      // Telemetry never interferes with the exchange.
+    }
+    return this.#base.authorizationParams;
+  }
+
+  afterRefresh(...hookArgs: unknown[]): unknown {
+    const session = hookArgs[hookArgs.length - 1] as V3Session | undefined;
+    try {
+      this.#signals.exchanged(session);
+    } catch {
+      // As above.
+    }
+    const userAfterRefresh = this.#base.afterRefresh;
+    return typeof userAfterRefresh === 'function' ? (userAfterRefresh as AnyFunction).apply(this, hookArgs) : session;
+  }
+}
