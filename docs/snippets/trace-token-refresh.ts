@@ -1,6 +1,7 @@
-// Seed 004's refreshAccessToken, unchanged inside, wrapped. A returned `{ error }` is a failed
-// refresh (`auth.error.code="RefreshAccessTokenError"`); `tokenObject.refreshToken` is the token
-// presented, for lost-rotation detection.
+// The common NextAuth v4 rotation's refreshAccessToken (a credentials backend's auth/refreshToken),
+// unchanged inside, wrapped. A returned `{ error }` is a failed refresh
+// (`auth.error.code="RefreshAccessTokenError"`); `tokenObject.refreshToken` is the token presented,
+// for lost-rotation detection.
 import { traceTokenRefresh } from 'nextjs-auth-otel';
 
 const YOUR_API_URL = process.env.YOUR_API_URL!;

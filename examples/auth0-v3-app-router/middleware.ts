@@ -1,4 +1,5 @@
-// middleware.ts: the seed-000 middleware (Next 14.2, @auth0/nextjs-auth0 3.7 on Edge) with telemetry.
+// middleware.ts: getAccessToken + touchSession on every request in Edge middleware (Next 14.2,
+// @auth0/nextjs-auth0 3.7), with telemetry.
 import { NextRequest, NextResponse } from 'next/server';
 import * as auth0 from '@auth0/nextjs-auth0/edge'; // was: import { touchSession, getAccessToken } from '@auth0/nextjs-auth0/edge'
 import { instrumentAuth0, withAuthTelemetry } from 'nextjs-auth-otel/auth0';

@@ -1,7 +1,8 @@
 /**
- * `npm run demo`: a real OpenID provider, the seed-000 example app (Next 14.2, nextjs-auth0 3.7,
- * Edge middleware) instrumented with this package, real users and the usual bots, and an embedded
- * OTLP receiver. Prints what the telemetry says and whether the shipped alerts would page.
+ * `npm run demo`: a real OpenID provider, the example app examples/auth0-v3-app-router (Next 14.2,
+ * nextjs-auth0 3.7, getAccessToken + touchSession in Edge middleware) instrumented with this
+ * package, real users and the usual bots, and an embedded OTLP receiver. Prints what the telemetry
+ * says and whether the shipped alerts would page.
  */
 import { setMaxListeners } from 'node:events';
 import { RESOURCE_INSTANCE_ID } from '../../src/core/naming.js';

@@ -1,5 +1,6 @@
-// auth.ts: seed 004's NextAuth v4 refresh-token rotation (with an OpenID provider instead of its
-// credentials backend), instrumented. The route handler and getServerSession(authOptions) use it.
+// auth.ts: the common NextAuth v4 refresh-token rotation (`refreshAccessToken` in the `jwt`
+// callback) with an OpenID provider instead of a credentials backend, instrumented. The route
+// handler and getServerSession(authOptions) use it.
 import type { AuthOptions } from 'next-auth';
 import type { JWT } from 'next-auth/jwt';
 import { instrumentNextAuth, traceTokenRefresh } from 'nextjs-auth-otel/next-auth';
@@ -7,7 +8,7 @@ import { instrumentNextAuth, traceTokenRefresh } from 'nextjs-auth-otel/next-aut
 const issuer = process.env.OIDC_ISSUER!;
 const clientId = process.env.OIDC_CLIENT_ID!;
 const clientSecret = process.env.OIDC_CLIENT_SECRET!;
-// Seed 004 refreshes an hour before expiry; with short-lived tokens, a smaller margin.
+// The common rotation refreshes an hour before expiry; with short-lived tokens, a smaller margin.
 const REFRESH_MARGIN_MS = Number(process.env.REFRESH_MARGIN_MS ?? 60 * 60 * 1000);
 
 type TokenResponse = { access_token: string; expires_in: number; refresh_token?: string };

@@ -1,4 +1,4 @@
-// A Server Component reading the session: seed 004's jwt callback refreshes here, but a Server
+// A Server Component reading the session: the rotation's jwt callback refreshes here, but a Server
 // Component cannot set cookies (getServerSession's cookie writer is a no-op), so the rotated refresh
 // token is lost and the next render presents the old one again (next-auth #7558).
 import { getServerSession } from 'next-auth';
