@@ -30,7 +30,7 @@ export const PANELS = {
     title: 'ERR_MISSING_SESSION from real browsers',
     description:
       'Share of ERR_MISSING_SESSION / missing_session token-request errors that came from real browsers. ' +
-      'Close to 0 %: the errors in your logs are monitors, bots and prefetches without a session (seed 000).',
+      'Close to 0 %: the errors in your logs are monitors, bots and prefetches without a session.',
   },
   successRatioVsSlo: {
     title: 'Real-user refresh success ratio vs SLO',
@@ -71,7 +71,7 @@ export const PANELS = {
   missingSessionByClass: {
     title: 'ERR_MISSING_SESSION / missing_session by class',
     description:
-      'Token requests that failed because there was no session, by user-agent class: the seed-000 view. Monitors and bots ' +
+      'Token requests that failed because there was no session, by user-agent class. Monitors and bots ' +
       'without a session are harmless; browsers here are logged-out visitors or lost sessions.',
   },
   invalidCookies: {

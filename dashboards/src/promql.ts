@@ -57,7 +57,7 @@ export const V = {
   handlerError: value(HANDLER_OUTCOMES, 'error'),
   sessionFound: value(SESSION_READ_OUTCOMES, 'found'),
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
-  /** seed 000: the "no session" codes of nextjs-auth0 v3 and v4. */
+  /** The "no session" codes of nextjs-auth0 v3 and v4. */
   missingSessionCodes: [value(ERROR_CODES, 'ERR_MISSING_SESSION'), value(ERROR_CODES, 'missing_session')],
   /** HTTP 5xx statuses recorded in `error.type`. */
   http5xx: ERROR_TYPES.filter((t) => /^5\d\d$/.test(t)),

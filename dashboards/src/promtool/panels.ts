@@ -133,7 +133,7 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('tokenRefreshes', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' }, 20);
   // Another service on the same Prometheus: the `$job` filter must keep it out.
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, route: DASH }, 100, 'blog');
-  // Token requests: seed 000. Monitors, bots and prefetches without a session; a few logged-out browsers.
+  // Token requests: ERR_MISSING_SESSION from monitors, bots and prefetches without a session; a few logged-out browsers.
   counter('tokenRequests', { userAgentClass: C.browser, outcome: C.cached, route: DASH }, 600);
   counter('tokenRequests', { userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError', route: DASH }, 2);
   counter('tokenRequests', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.missingSession, errorType: 'AccessTokenError', route: DASH }, 2);
@@ -157,7 +157,7 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.readOnly }, 9);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.tokenReused }, 1);
-  // Auth errors that escaped to onRequestError: a Server Component refresh failing, seed 002's 500 in proxy.
+  // Auth errors that escaped to onRequestError: a Server Component refresh failing, a JWTExpired 500 in proxy.
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.failedToRefresh, errorType: 'AccessTokenError', routeType: C.render }, 4);
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 2);
   counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 1);
