@@ -5,7 +5,7 @@ import { SCOPE } from './support/v3-login-app.js';
 
 defineV3Suite('edge', async () => {
   const env = inject('v3');
-  // The module-namespace form of the seed's middleware: named exports configured from the environment.
+  // The module-namespace form of the README's middleware: named exports configured from the environment.
   Object.assign(process.env, {
     AUTH0_SECRET: env.secret,
     AUTH0_BASE_URL: env.appUrl,
@@ -18,6 +18,6 @@ defineV3Suite('edge', async () => {
   return {
     bare: sdk,
     errors: { AccessTokenError: sdk.AccessTokenError },
-    seedMiddleware: async () => (await import('../docs/snippets/middleware.js')).middleware,
+    readmeMiddleware: async () => (await import('../docs/snippets/middleware.js')).middleware,
   };
 });

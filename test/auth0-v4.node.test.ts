@@ -325,7 +325,7 @@ describe('nextjs-auth0 v4: silent cookie failures', () => {
     expect(spans(SPANS.sessionTouch.name).map((s) => s.attributes['auth.outcome'])).toEqual(['missing']);
   });
 
-  it('seed 002: rolling, absoluteDuration 3, inactivityDuration 1, transient cookie: no 500, no silence', async () => {
+  it('expired session cookie as in the 4.5.1–4.8.x HTTP 500s (rolling, absoluteDuration 3, inactivityDuration 1, transient cookie): no 500, no silence', async () => {
     const session = { rolling: true, absoluteDuration: 3, inactivityDuration: 1, cookie: { transient: true } };
     const client = instrumentAuth0(app.client({ session }));
     app.setHandler(withAuthTelemetry((request: NextRequest) => client.middleware(request), { sdk: 'nextjs-auth0-v4' }));

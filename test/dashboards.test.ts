@@ -395,7 +395,7 @@ describe('runbook links', () => {
     }
   });
 
-  it('the runbook has one section per alert, the seed-000 section and the Auth0 log code mapping', () => {
+  it('the runbook has one section per alert, the ERR_MISSING_SESSION noise section and the Auth0 log code mapping', () => {
     for (const name of Object.values(ALERT_NAMES)) {
       expect(anchors).toContain(runbookAnchor(name));
       const section = runbook.split(/^## /m).find((s) => s.startsWith(name))!;

@@ -1,7 +1,8 @@
 /**
- * traceTokenRefresh on seed 004's refreshAccessToken (docs/snippets/trace-token-refresh.ts, the
- * README's code) against seed 004's "separate backend": a small token API in front of the real
- * loopback IdP, so refresh tokens really rotate and a reused one really fails.
+ * traceTokenRefresh on the common NextAuth v4 rotation's refreshAccessToken
+ * (docs/snippets/trace-token-refresh.ts, the README's code) against the credentials backend it
+ * calls: a small token API in front of the real loopback IdP, so refresh tokens really rotate and
+ * a reused one really fails.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,7 +51,7 @@ async function loginForRefreshToken(): Promise<string> {
 beforeAll(async () => {
   telemetry.install();
   idp = await startIdp({ accessTokenTtl: 3600 });
-  // Seed 004's backend: POST auth/refreshToken { token } → { accessToken, accessTokenExpiry, refreshToken }.
+  // The rotation's backend: POST auth/refreshToken { token } → { accessToken, accessTokenExpiry, refreshToken }.
   backend = createServer(async (req, res) => {
     if (req.url?.startsWith('/cb')) {
       res.end('ok');
@@ -84,7 +85,7 @@ afterAll(async () => {
 const refreshes = (filter: Record<string, unknown>) => telemetry.count(METRICS.tokenRefreshes.name, { 'auth.sdk': 'custom', ...filter });
 const lost = () => telemetry.count(METRICS.refreshUnpersisted.name, { 'auth.sdk': 'custom', 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'RefreshAccessTokenError' });
 
-describe('traceTokenRefresh on seed 004', () => {
+describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () => {
   it('records a rotation, then the reuse of the rotated token as a lost rotation with RefreshAccessTokenError', async () => {
     const refreshToken = await loginForRefreshToken();
     const before = { success: await refreshes({ 'auth.outcome': 'success' }), failure: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' }), lost: await lost() };

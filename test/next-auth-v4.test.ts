@@ -2,7 +2,7 @@
  * NextAuth v4 (4.24.x) through its real App Router route handler and the Server Component form of
  * `getServerSession()`, against the loopback oidc-provider with rotating refresh tokens and short
  * access-token lifetimes. Two app configurations: the README's (docs/snippets/next-auth-options.ts,
- * the exchange wrapped with traceTokenRefresh) and seed 004's inline refresh with only
+ * the exchange wrapped with traceTokenRefresh) and the common rotation's inline refresh with only
  * instrumentNextAuth, whose refreshes are recognised from the token alone.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -24,8 +24,8 @@ let snippetApp: NextAuthApp;
 let inlineApp: NextAuthApp;
 let getServerSession: (options: AuthOptions) => Promise<Record<string, unknown> | null>;
 
-/** Seed 004's jwt callback with the refresh inline (fetch instead of axios): no traceTokenRefresh. */
-function seed004InlineOptions(): AuthOptions {
+/** The common rotation's jwt callback with the refresh inline (fetch instead of axios): no traceTokenRefresh. */
+function inlineRotationOptions(): AuthOptions {
   return instrumentNextAuth({
     secret: SECRET,
     providers: snippetOptions.providers,
@@ -70,7 +70,7 @@ beforeAll(async () => {
   });
   ({ authOptions: snippetOptions } = await import('../docs/snippets/next-auth-options.js'));
   expect(`${idp.url}/token`).toBe(tokenEndpoint); // the snippet's token URL
-  inlineOptions = seed004InlineOptions();
+  inlineOptions = inlineRotationOptions();
   const NextAuth = (await import('next-auth')).default as unknown as (options: AuthOptions) => (req: Request, ctx: { params: { nextauth: string[] } }) => Promise<Response>;
   ({ getServerSession } = (await import('next-auth/next')) as unknown as { getServerSession: typeof getServerSession });
   const snippetHandler = NextAuth(snippetOptions);
@@ -107,7 +107,7 @@ const sessionReads = (filter: Record<string, unknown>) => telemetry.count(METRIC
 
 describe.each([
   ['traced exchange (README snippet)', () => snippetApp, () => snippetOptions, 'invalid_grant'],
-  ['seed 004 inline, instrumentNextAuth only', () => inlineApp, () => inlineOptions, 'RefreshAccessTokenError'],
+  ['common rotation inline, instrumentNextAuth only', () => inlineApp, () => inlineOptions, 'RefreshAccessTokenError'],
 ] as const)('NextAuth v4, %s', (_name, app, options, reuseCode) => {
   it('records a refresh through the route handler, persisted: later reads neither refresh nor count a lost rotation', async () => {
     const client = await signInWithExpiringToken(app());

@@ -1,5 +1,5 @@
 /**
- * The seed-000 setup end to end: examples/auth0-v3-app-router (Next 14.2 production build,
+ * The Edge-middleware example end to end: examples/auth0-v3-app-router (Next 14.2 production build,
  * nextjs-auth0 3.7, getAccessToken + touchSession in Edge middleware) instrumented through its
  * instrumentation.ts, a real IdP, real Chromium, and the OTLP that actually leaves the app.
  */

@@ -1,6 +1,7 @@
 /**
  * `npm run demo` as users run it (minus the package build `npm test` already did): the real IdP,
- * the built seed-000 app, users and bots, and the verdict printed from the received telemetry.
+ * the built Edge-middleware example app, users and bots, and the verdict printed from the received
+ * telemetry.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';

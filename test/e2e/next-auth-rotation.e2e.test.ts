@@ -1,9 +1,10 @@
 /**
- * Seed 004 end to end: examples/next-auth-rotation (Next 15 production build, NextAuth 4.24 with
- * refresh-token rotation in callbacks.jwt, instrumented with instrumentNextAuth and
- * traceTokenRefresh, Next 15 middleware wrapped with withAuthTelemetry) against a real IdP with
- * rotating refresh tokens, driven by real Chromium. What must show up is what the app exports over
- * OTLP: the refresh, and the Server Component's lost rotation as `auth.refresh.unpersisted`.
+ * The common NextAuth v4 rotation end to end: examples/next-auth-rotation (Next 15 production
+ * build, NextAuth 4.24 with refresh-token rotation in callbacks.jwt, instrumented with
+ * instrumentNextAuth and traceTokenRefresh, Next 15 middleware wrapped with withAuthTelemetry)
+ * against a real IdP with rotating refresh tokens, driven by real Chromium. What must show up is
+ * what the app exports over OTLP: the refresh, and the Server Component's lost rotation as
+ * `auth.refresh.unpersisted`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
         OIDC_ISSUER: idp.url,
         OIDC_CLIENT_ID: idp.clientId,
         OIDC_CLIENT_SECRET: idp.clientSecret,
-        // Refresh only once the access token has expired (seed 004 uses an hour).
+        // Refresh only once the access token has expired (the common rotation uses an hour).
         REFRESH_MARGIN_MS: '0',
         ...otlp.exporterEnv('next-auth-rotation-e2e', { metricIntervalMs: 500 }),
       },

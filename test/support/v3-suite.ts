@@ -16,11 +16,11 @@ export const DATADOG_UA = 'Datadog/Synthetics';
 
 type V3 = Record<string, any>;
 
-export type SeedMiddleware = (req: NextRequest) => Promise<Response>;
+export type ReadmeMiddleware = (req: NextRequest) => Promise<Response>;
 
 export function defineV3Suite(
   runtime: 'nodejs' | 'edge',
-  load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error }; seedMiddleware?: () => Promise<SeedMiddleware> }>,
+  load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error }; readmeMiddleware?: () => Promise<ReadmeMiddleware> }>,
 ): void {
   const env = inject('v3');
   const telemetry = new TestTelemetry();
@@ -183,9 +183,9 @@ export function defineV3Suite(
       expect(telemetry.finishedSpans(SPANS.sessionRead.name)).toHaveLength(0);
     });
 
-    it('the seed-000 middleware: the same request from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
+    it('getAccessToken + touchSession middleware: the same request from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
       // On Edge: the README's middleware.ts itself. On Node: the same code around the initAuth0() instance.
-      const readme = await (await load()).seedMiddleware?.();
+      const readme = await (await load()).readmeMiddleware?.();
       const middleware =
         readme ??
         withAuthTelemetry(async (req: NextRequest) => {
@@ -194,7 +194,7 @@ export function defineV3Suite(
             await auth0.getAccessToken(req, res);
             await auth0.touchSession(req, res);
           } catch {
-            // The seed logs and continues.
+            // The middleware logs and continues.
           }
           return res;
         });
@@ -213,12 +213,12 @@ export function defineV3Suite(
       const runs = telemetry.finishedSpans(SPANS.middleware.name);
       expect(runs.map((s) => s.attributes['auth.user_agent.class'])).toEqual(['monitor', 'browser']);
       expect(runs.every((s) => s.attributes['auth.outcome'] === 'pass')).toBe(true);
-      // The seed wraps without `{ sdk }`: the SDK it calls names the middleware, on spans and metrics.
+      // The middleware is wrapped without `{ sdk }`: the SDK it calls names the middleware, on spans and metrics.
       expect(runs.map((s) => s.attributes['auth.sdk'])).toEqual(['nextjs-auth0-v3', 'nextjs-auth0-v3']);
       expect(await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'custom' })).toBe(customRunsBefore);
       expect(await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'nextjs-auth0-v3', 'auth.user_agent.class': 'monitor' })).toBe(sdkProbeRunsBefore + 1);
       const touches = telemetry.finishedSpans(SPANS.sessionTouch.name);
-      // The probe's getAccessToken threw, so the seed's touchSession never ran for it.
+      // The probe's getAccessToken threw, so the middleware's touchSession never ran for it.
       expect(touches.map((s) => [s.attributes['auth.user_agent.class'], s.attributes['auth.outcome']])).toEqual([['browser', 'touched']]);
       const [probeToken] = telemetry.finishedSpans(SPANS.tokenGet.name);
       expect(probeToken!.attributes).toMatchObject({ 'auth.user_agent.class': 'monitor', 'user_agent.synthetic.type': 'test' });

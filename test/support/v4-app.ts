@@ -34,14 +34,14 @@ export type V4App = {
   stop: () => Promise<void>;
 };
 
-/** The seed-000 middleware body in v4 terms: fetch an access token for the request, and carry on even when that fails. */
+/** The README's Edge middleware body in v4 terms: fetch an access token for the request, and carry on even when that fails. */
 export function getAccessTokenAndContinue(auth0: Auth0Client): (request: NextRequest) => Promise<NextResponse> {
   return async (request) => {
     const response = NextResponse.next();
     try {
       await auth0.getAccessToken(request, response);
     } catch {
-      // seed-000 logs and continues: the page renders without a token.
+      // Log and continue: the page renders without a token.
     }
     return response;
   };
