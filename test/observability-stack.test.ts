@@ -249,7 +249,7 @@ describe('README: Running many instances', () => {
     for (const spec of Object.values(METRICS)) expect(section).toContain(`\`${spec.name}\``);
   });
 
-  it('comes right after "Dashboards, alerts and runbook", with the place for measured counts', () => {
+  it('comes right after "Dashboards, alerts and runbook"', () => {
     const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     expect(headings[headings.indexOf('Dashboards, alerts and runbook') + 1]).toBe('Running many instances');
   });
