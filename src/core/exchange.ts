@@ -5,12 +5,10 @@
  * took place. The SDK call that caused it (a token request, an auth route) is found through the
  * active context; without one the exchange is still recorded on its own.
  */
-import { context, createContextKey } from '@opentelemetry/api';
 import type { AuthSdk } from './catalog.js';
 import { countInstrumentationError } from './engine.js';
 import { startOperation, type Operation } from './operation.js';
-
-const HOST_KEY = createContextKey('nextjs-auth-otel.exchange-host');
+import { ambientIn } from './request-scope.js';
 
 /** The SDK call an exchange belongs to, and what was seen of the exchange. */
 export class ExchangeHost {
@@ -45,22 +43,13 @@ export class ExchangeHost {
 /** Runs `fn` as `operation`'s SDK call, so exchanges it makes are attributed to it. */
 export function runAsExchangeHost<T>(operation: Operation, fn: (host: ExchangeHost) => T): { host: ExchangeHost; result: T } {
   const host = new ExchangeHost(operation);
-  let ctx = operation.context;
-  try {
-    ctx = ctx.setValue(HOST_KEY, host);
-  } catch {
-    countInstrumentationError('span');
-  }
-  return { host, result: context.with(ctx, () => fn(host)) };
+  operation.hostExchanges(host);
+  return { host, result: operation.run(() => fn(host)) };
 }
 
 /** The SDK call in progress in this context, if an adapter made it one. */
 export function activeExchangeHost(): ExchangeHost | undefined {
-  try {
-    return context.active().getValue(HOST_KEY) as ExchangeHost | undefined;
-  } catch {
-    return undefined;
-  }
+  return ambientIn()?.exchangeHost;
 }
 
 type FetchLike = (input: any, init?: any) => Promise<Response>;

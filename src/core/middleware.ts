@@ -103,7 +103,7 @@ export function expectSessionCookies(request: unknown, sdkResponse: unknown, isS
 }
 
 /**
- * The dropped-cookie bug of seed 002: a chain that rebuilds the response (a locale redirect, a
+ * A dropped session cookie: a chain that rebuilds the response (a locale redirect, a
  * `headers.set('set-cookie', …)` merge) loses the session cookie the SDK just rolled or refreshed,
  * and the user keeps sending a stale one.
  */

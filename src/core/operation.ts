@@ -7,8 +7,10 @@ import { countInstrumentationError, engine } from './engine.js';
 import { normalizeError } from './errors.js';
 import type { HeaderSource } from './headers.js';
 import type { MetricFacts } from './recorder.js';
-import { OperationContext, SPAN_KEY } from './operation-context.js';
-import { adoptScope, requestScopeIn, type RequestScope } from './request-scope.js';
+import { DeferredSpan } from './deferred-span.js';
+import type { ExchangeHost } from './exchange.js';
+import { adoptScope, ambientIn, requestScopeIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
+import type { RefreshFrame } from './trace-token-refresh.js';
 import { currentRuntime } from './runtime.js';
 import { VERSION } from './version.js';
 
@@ -79,7 +81,7 @@ function resolveScope(target: CallTarget, parent: Operation | undefined, parentC
  * span) plus the counter and histogram the catalog assigns to its kind. Every method swallows
  * and counts its own failures; the app's control flow never depends on telemetry.
  */
-export class Operation {
+export class Operation implements Ambient {
   readonly startedAt: number;
   private ended = false;
   /** Set once the span question is settled at the end: no span is started after that. */
@@ -88,6 +90,9 @@ export class Operation {
   private presentedRefreshToken: string | undefined;
   private operationContext: Context | undefined;
   private refreshChild: Operation | undefined;
+  private hostedExchange: ExchangeHost | undefined;
+  /** What the context this operation started in carried: inherited by calls nested in it. */
+  private readonly outer: Ambient | undefined;
 
   constructor(
     readonly kind: SpanName,
@@ -98,8 +103,7 @@ export class Operation {
     startedAt?: number,
   ) {
     this.startedAt = startedAt ?? performance.now();
-    // Without the span key, a lazily started span could not be found by nested spans.
-    if (SPAN_KEY === undefined) void this.span;
+    this.outer = ambientIn(parentContext);
   }
 
   /**
@@ -120,10 +124,28 @@ export class Operation {
     return this.startedSpan;
   }
 
-  /** The context with this operation's span and request scope. */
+  /**
+   * The context calls nested in this one run in: this operation as the ambient (request scope,
+   * exchange host), and as the active span a stand-in that starts the real span only when
+   * something uses it (see `DeferredSpan`).
+   */
   get context(): Context {
-    this.operationContext ??= new OperationContext(this, this.parentContext);
+    this.operationContext ??= withAmbient(trace.setSpan(this.parentContext, new DeferredSpan(this)), this);
     return this.operationContext;
+  }
+
+  /** The SDK call whose token-endpoint requests are in progress: this one once it hosts them, else the enclosing call's. */
+  get exchangeHost(): ExchangeHost | undefined {
+    return this.hostedExchange ?? this.outer?.exchangeHost;
+  }
+
+  /** Makes this operation the host of the token exchanges its SDK call makes (see core/exchange.ts). */
+  hostExchanges(host: ExchangeHost): void {
+    this.hostedExchange = host;
+  }
+
+  get refreshFrame(): RefreshFrame | undefined {
+    return this.outer?.refreshFrame;
   }
 
   get classification(): Classification {

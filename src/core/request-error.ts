@@ -2,7 +2,7 @@
  * Next.js ≥ 15 calls `onRequestError` (exported from `instrumentation.ts`) for every error that
  * escapes a render, a route handler, a server action, middleware or (Next 16) proxy. Auth errors
  * among them are the ones no adapter saw being handled: a `getAccessToken()` in a Server Component
- * that threw, the 4.5.1 `JWTExpired` 500 of seed 002. They are counted by route type; anything
+ * that threw, nextjs-auth0 4.5.1's `JWTExpired` 500. They are counted by route type; anything
  * else is left to the app's own error reporting.
  */
 import { AUTH_ERROR_TYPES, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, type AuthSdk } from './catalog.js';

@@ -1,6 +1,8 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import type { AuthSdk } from './catalog.js';
 import type { Classification } from './classifier.js';
+import type { ExchangeHost } from './exchange.js';
+import type { RefreshFrame } from './trace-token-refresh.js';
 
 export type RequestScope = {
   readonly classification: Classification;
@@ -17,15 +19,41 @@ export type RequestScope = {
 };
 
 /**
+ * What the active context tells this package about the current request, under one key: its
+ * scope (class, route, middleware run), the SDK call whose token exchanges are in progress, and
+ * the NextAuth `jwt` callback a hand-rolled refresh runs in. An operation is its own ambient (its
+ * scope may still be classified late, so it is read through the operation, never copied).
+ */
+export interface Ambient {
+  readonly scope: RequestScope | undefined;
+  readonly exchangeHost: ExchangeHost | undefined;
+  readonly refreshFrame: RefreshFrame | undefined;
+}
+
+const AMBIENT_KEY = createContextKey('nextjs-auth-otel.request-scope');
+
+/** The ambient of `ctx` (default: the active context), if an instrumented call put one there. */
+export function ambientIn(ctx?: Context): Ambient | undefined {
+  try {
+    return (ctx ?? context.active()).getValue(AMBIENT_KEY) as Ambient | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function withAmbient(ctx: Context, ambient: Ambient): Context {
+  return ctx.setValue(AMBIENT_KEY, ambient);
+}
+
+/**
  * How SDK calls inside a wrapped middleware learn their request's class. With a context manager
  * (Node, and Edge runtimes with `AsyncLocalStorage`) the scope travels in the active context,
  * and `middlewareRequest` tells which request's run it belongs to. Without one (Next 14 Edge
  * middleware has no `AsyncLocalStorage` guarantee) the wrapped middleware binds its scope to the
  * request object in a WeakMap; only then, because binding a fresh request was the dearest step of
- * a middleware run (an identity hash and an ephemeron entry, ~1 µs in place).
+ * a middleware run (an identity hash and an ephemeron entry).
  */
 const scopes = new WeakMap<object, RequestScope>();
-export const REQUEST_SCOPE_KEY = createContextKey('nextjs-auth-otel.request-scope');
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
@@ -36,17 +64,17 @@ export function boundRequestScope(request: unknown): RequestScope | undefined {
   if (!isObject(request)) return undefined;
   const bound = scopes.get(request);
   if (bound !== undefined) return bound;
-  const active = context.active().getValue(REQUEST_SCOPE_KEY) as RequestScope | undefined;
+  const active = ambientIn()?.scope;
   return active?.middlewareRequest === request ? active : undefined;
 }
 
-/** The scope bound to `request`, falling back to `active` (when the caller already holds the active context) instead of looking it up again. */
-export function requestScopeIn(request: unknown, active: Context | undefined): RequestScope | undefined {
+/** The scope bound to `request`, falling back to the one `ctx` carries. */
+export function requestScopeIn(request: unknown, ctx: Context): RequestScope | undefined {
   if (isObject(request)) {
     const scope = scopes.get(request);
     if (scope !== undefined) return scope;
   }
-  return (active ?? context.active()).getValue(REQUEST_SCOPE_KEY) as RequestScope | undefined;
+  return ambientIn(ctx)?.scope;
 }
 
 /**

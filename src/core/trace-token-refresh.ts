@@ -1,4 +1,6 @@
-import { context, createContextKey } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
+import type { ExchangeHost } from './exchange.js';
+import { ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
 import type { AuthSdk } from './catalog.js';
 import { countInstrumentationError } from './engine.js';
 import { secondsUntil } from './parse.js';
@@ -6,7 +8,7 @@ import { observeCall, type Operation, type OperationResult } from './operation.j
 
 /**
  * Where hand-rolled refresh code keeps its tokens. Field names follow the common tutorials
- * (seed 004: `accessToken`, `accessTokenExpiry`, `refreshToken`; Auth.js guide: `access_token`,
+ * (`accessToken`, `accessTokenExpiry`, `refreshToken`; Auth.js guide: `access_token`,
  * `expires_at`, `refresh_token`).
  */
 const ACCESS_TOKEN_FIELDS = ['accessToken', 'access_token'] as const;
@@ -54,23 +56,39 @@ export type RefreshFrame = {
   traced: boolean;
 };
 
-const FRAME_KEY = createContextKey('nextjs-auth-otel.refresh-frame');
+/** The ambient of a `jwt` callback: the frame, over whatever the enclosing context carried. */
+class FrameAmbient implements Ambient {
+  constructor(
+    readonly refreshFrame: RefreshFrame,
+    private readonly outer: Ambient | undefined,
+  ) {}
+
+  get scope(): RequestScope | undefined {
+    return this.outer?.scope;
+  }
+
+  get exchangeHost(): ExchangeHost | undefined {
+    return this.outer?.exchangeHost;
+  }
+}
+
 // Without a context manager (some Edge setups) the context is lost; the synchronous part of the
-// callback, where seed-004 code calls its refresh function, is still covered by this slot.
+// callback, where hand-rolled rotation code usually calls its refresh function, is still covered by this slot.
 let synchronousFrame: RefreshFrame | undefined;
 
 export function runInRefreshFrame<T>(frame: RefreshFrame, fn: () => T): T {
   const previous = synchronousFrame;
   synchronousFrame = frame;
   try {
-    return context.with(context.active().setValue(FRAME_KEY, frame), fn);
+    const active = context.active();
+    return context.with(withAmbient(active, new FrameAmbient(frame, ambientIn(active))), fn);
   } finally {
     synchronousFrame = previous;
   }
 }
 
 export function currentRefreshFrame(): RefreshFrame | undefined {
-  return (context.active().getValue(FRAME_KEY) as RefreshFrame | undefined) ?? synchronousFrame;
+  return ambientIn()?.refreshFrame ?? synchronousFrame;
 }
 
 export type TraceTokenRefreshOptions<A extends unknown[], R> = {
@@ -96,7 +114,7 @@ export type TraceTokenRefreshOptions<A extends unknown[], R> = {
 };
 
 /**
- * Wraps a hand-rolled refresh function (seed 004's `refreshAccessToken`): each call becomes an
+ * Wraps a hand-rolled refresh function (a tutorial's `refreshAccessToken`): each call becomes an
  * `auth.token.refresh` span with the refresh metrics. A thrown error or a returned `{ error }` is a
  * failure with its code in `auth.error.code` (the OAuth `error` of a thrown token-endpoint body,
  * e.g. `invalid_grant`, or the returned string, e.g. `RefreshAccessTokenError`). The caller gets
