@@ -405,6 +405,14 @@ function settleSync<T>(interpret: (value: T, operation: Operation) => Interprete
 }
 
 /**
+ * Records an operation recognised only from its effects (an event, a log line, a rotated token):
+ * started now, or at `startedAt`, and ended with what `interpret` makes of it. Never rejects.
+ */
+export function recordObserved(kind: SpanName, target: CallTarget, interpret: (operation: Operation) => Interpreted, startedAt?: number): Promise<void> {
+  return settle((_value: undefined, operation) => interpret(operation), undefined, startOperation(kind, target, startedAt));
+}
+
+/**
  * Runs an SDK call inside an operation. The caller gets exactly what the SDK returned or threw:
  * the same value, the same error object.
  */

@@ -1,0 +1,34 @@
+/** Session reads: the user's `session` callback when there is one, else `events.session`. */
+import { observeCall, recordObserved, type OperationResult } from '../../core/operation.js';
+import { subOf } from '../../core/parse.js';
+import type { AnyFunction } from '../wrap.js';
+import { callbackErrors, classifyFromAppRouter, own, recordedErrors, remember, sessionAgeOf, type NextAuthContext } from './context.js';
+
+function found(token: unknown): OperationResult {
+  return { outcome: 'found', sessionAge: sessionAgeOf(token), userId: subOf(token) };
+}
+
+export function wrapSession(ctx: NextAuthContext, userSession: AnyFunction): AnyFunction {
+  return own(function session(this: unknown, params: { token?: unknown; user?: { id?: unknown } }) {
+    return observeCall('sessionRead', { sdk: ctx.sdk(), request: ctx.request }, () => userSession.call(this, params), {
+      result: async (_value, operation): Promise<OperationResult> => {
+        await classifyFromAppRouter(operation);
+        return found(params?.token);
+      },
+      error: async (thrown, operation): Promise<OperationResult> => {
+        remember(callbackErrors, thrown);
+        remember(recordedErrors, thrown);
+        await classifyFromAppRouter(operation);
+        return { outcome: 'error', error: thrown };
+      },
+    });
+  });
+}
+
+/** `events.session` fires after each successful JWT or database session read. */
+export function recordSessionFound(ctx: NextAuthContext, token: unknown): Promise<void> {
+  return recordObserved('sessionRead', { sdk: ctx.sdk(), request: ctx.request }, async (operation) => {
+    await classifyFromAppRouter(operation);
+    return found(token);
+  });
+}
