@@ -17,4 +17,7 @@ export default defineConfig({
   treeshake: true,
   // Peers and the SDKs we instrument are the user's: never bundle them.
   external: [/^@opentelemetry\//, /^@auth0\//, /^next(\/|$)/, /^next-auth/, /^@auth\//, 'isbot'],
+  // Bundled, not a dependency: @noble/hashes v2 is ESM-only and needs Node 20.19+, so an external
+  // require() from the CJS build would fail on the older Node 20 releases this package supports.
+  noExternal: ['@noble/hashes'],
 });

@@ -9,7 +9,7 @@ import { observeCall, startOperation } from '../src/core/operation.js';
 import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/session-cookie.js';
 import { readSessionCookie } from '../src/core/headers.js';
 import { NextRequest } from 'next/server';
-import { sha256Hex } from '../src/core/user-hash.js';
+import { saltedHmacSha256 } from '../src/core/user-hash.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -145,16 +145,17 @@ describe('bounded attributes', () => {
     expect(() => configureAuthTelemetry({ maxRoutes: -1 })).toThrow(/maxRoutes/);
   });
 
-  it('hashes user ids only on opt-in, salted, with SHA-256', async () => {
-    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(sha256Hex('a'.repeat(1000))).toBe('41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3');
+  it('hashes user ids only on opt-in, with HMAC-SHA-256 keyed by the salt', async () => {
+    // RFC 4231 test case 2, then a key longer than the block size and a multi-block message.
+    expect(saltedHmacSha256('Jefe')('what do ya want for nothing?')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(saltedHmacSha256('k'.repeat(131))('a'.repeat(1000))).toBe('3a5989b48ffdafb536b3962e724c8b43ba309214535607865f37da6b0de698f0');
     telemetry.reset();
     await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
     expect(telemetry.finishedSpans()[0]!.attributes['user.hash']).toBeUndefined();
     configureAuthTelemetry({ hashUserId: { salt: 'a-secret-salt-of-some-length' } });
     await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
     const hash = telemetry.finishedSpans()[1]!.attributes['user.hash'];
-    expect(hash).toBe(sha256Hex('a-secret-salt-of-some-length\u0000auth0|user-1'));
+    expect(hash).toBe('b2b7cfc155a68d2e073eb8ce2ea1ccfd77db93003da5364acd18dbc681740528');
     expect(spanText(telemetry.finishedSpans())).not.toContain('user-1');
     configureAuthTelemetry({});
   });

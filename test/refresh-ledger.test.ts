@@ -58,6 +58,8 @@ describe('RefreshTokenFingerprinter', () => {
     expect(one.fingerprint(token)).toBe(one.fingerprint(token));
     expect(one.fingerprint(token)).not.toBe(two.fingerprint(token));
     expect(one.fingerprint(token)).toMatch(/^[0-9a-f]{32}$/);
+    // HMAC-SHA-256 keyed by the salt, truncated to 128 bits: instances sharing a store must agree.
+    expect(one.fingerprint(token)).toBe('f649d15d56dcd4221eef4306ed260790');
     expect(one.fingerprint(token)).not.toContain(token.slice(3, 12));
     // Two instances with the default random salt do not agree either.
     expect(new RefreshTokenFingerprinter().fingerprint(token)).not.toBe(new RefreshTokenFingerprinter().fingerprint(token));

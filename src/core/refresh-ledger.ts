@@ -1,4 +1,4 @@
-import { sha256Hex } from './user-hash.js';
+import { saltedHmacSha256 } from './user-hash.js';
 
 /**
  * Where fingerprints of refresh tokens already exchanged successfully are kept. A refresh that
@@ -41,11 +41,17 @@ function randomSalt(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Salted so a fingerprint seen in a heap dump or a shared store cannot be matched to a token. */
+/**
+ * Keyed by the salt so a fingerprint seen in a heap dump or a shared store cannot be matched to a
+ * token without it. Truncated to 128 bits, still far from any chance collision.
+ */
 export class RefreshTokenFingerprinter {
-  constructor(private readonly salt: string = randomSalt()) {}
+  private readonly mac: (message: string) => string;
+  constructor(salt: string = randomSalt()) {
+    this.mac = saltedHmacSha256(salt);
+  }
 
   fingerprint(refreshToken: string): string {
-    return sha256Hex(this.salt + '\u0000' + refreshToken).slice(0, 32);
+    return this.mac(refreshToken).slice(0, 32);
   }
 }
