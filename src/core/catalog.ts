@@ -153,6 +153,7 @@ export const SYNTHETIC_TYPES = ['bot', 'test'] as const;
 
 /** Where a telemetry failure was swallowed. */
 export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', 'other'] as const;
+export type InstrumentationStage = (typeof INSTRUMENTATION_STAGES)[number];
 
 type AttributeSpec = {
   readonly key: string;

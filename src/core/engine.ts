@@ -1,3 +1,5 @@
+import { diag } from '@opentelemetry/api';
+import type { InstrumentationStage } from './catalog.js';
 import { createClassifier, type Classification } from './classifier.js';
 import { RouteBound, bounded } from './bounded.js';
 import { validateOptions, type AuthTelemetryOptions, type SpanMode } from './config.js';
@@ -60,11 +62,36 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   }
 }
 
-/** Swallowed telemetry failures are counted here, never thrown into the app. */
-export function countInstrumentationError(stage: string): void {
+/**
+ * A telemetry failure the plugin swallowed: counted under its stage and reported through the
+ * OpenTelemetry diagnostic logger, so a plugin bug has a message, not just a count. Never throws.
+ */
+export function reportInstrumentationError(stage: InstrumentationStage, error: unknown): void {
   try {
     engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() });
   } catch {
-    // Nothing left to report to.
+    // The recorder itself is broken: the log line below is all that is left.
+  }
+  try {
+    diag.warn(`nextjs-auth-otel: ${stage} failed; the app is unaffected`, error);
+  } catch {
+    // A throwing diag logger is the app's; telemetry still must not reach the caller.
+  }
+}
+
+/**
+ * Runs a telemetry step off the app's critical path: a throw is reported (see
+ * `reportInstrumentationError`) and `fallback` returned instead. For synchronous steps only: a
+ * returned promise's rejection is not seen here, so async steps end in
+ * `.catch((error) => reportInstrumentationError(stage, error))`.
+ */
+export function safely<T>(stage: InstrumentationStage, fn: () => T): T | undefined;
+export function safely<T, F>(stage: InstrumentationStage, fn: () => T, fallback: F): T | F;
+export function safely<T, F>(stage: InstrumentationStage, fn: () => T, fallback?: F): T | F | undefined {
+  try {
+    return fn();
+  } catch (error) {
+    reportInstrumentationError(stage, error);
+    return fallback;
   }
 }

@@ -6,7 +6,7 @@
  * active context; without one the exchange is still recorded on its own.
  */
 import type { AuthSdk } from './catalog.js';
-import { countInstrumentationError } from './engine.js';
+import { reportInstrumentationError } from './engine.js';
 import { startOperation, type Operation } from './operation.js';
 import { ambientIn } from './request-scope.js';
 
@@ -68,6 +68,7 @@ async function tokenResponseBody(response: Response): Promise<{ error?: unknown;
     const body = (await response.clone().json()) as unknown;
     return typeof body === 'object' && body !== null ? body : undefined;
   } catch {
+    // The IdP answered without a JSON body (an HTML error page): nothing more to read.
     return undefined;
   }
 }
@@ -99,8 +100,8 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
           host.exchanged = true;
         }
       }
-    } catch {
-      countInstrumentationError('other');
+    } catch (error) {
+      reportInstrumentationError('other', error);
     }
     let returned: Promise<Response>;
     try {
@@ -125,8 +126,8 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
             if (host !== undefined) host.tokenExpiresIn = tokenExpiresIn;
             if (standalone) refresh.end({ outcome: 'success', statusCode: response.status, tokenExpiresIn });
           }
-        } catch {
-          countInstrumentationError('record');
+        } catch (error) {
+          reportInstrumentationError('record', error);
         }
         return response;
       },

@@ -1,7 +1,7 @@
 import { ATTRIBUTES, type AuthSdk } from './catalog.js';
 import { adoptRequestScope, observeCall, type Operation, type OperationResult } from './operation.js';
 import { boundRequestScope } from './request-scope.js';
-import { countInstrumentationError, engine } from './engine.js';
+import { engine, reportInstrumentationError, safely } from './engine.js';
 import { setCookiesOf } from './headers.js';
 import { MIDDLEWARE_STATUS, setCookieName, setCookieStoresValue, statusOf, statusResult } from './parse.js';
 
@@ -35,12 +35,8 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
   const wrapped = function (this: unknown, request: unknown, ...rest: unknown[]): unknown {
     // An SDK middleware helper wrapped again inside an instrumented middleware: count the run once.
     if (isInsideMiddleware(request)) return middleware.call(this, request, ...rest);
-    let route: string | undefined;
-    try {
-      route = typeof routeOption === 'function' ? routeOption(request) : routeOption;
-    } catch {
-      route = undefined;
-    }
+    // A throwing `route` option is the app's bug in a telemetry hook: the run is kept, unrouted.
+    const route = typeof routeOption === 'function' ? safely('hook', () => routeOption(request)) : routeOption;
     const returned = observeCall(
       'middleware',
       { sdk, request, route },
@@ -69,13 +65,14 @@ function scheduleFlush(event: unknown, returned: unknown): void {
   const waitUntil = (event as { waitUntil?: unknown } | undefined)?.waitUntil;
   if (after === undefined || typeof waitUntil !== 'function') return;
   try {
+    // Flushing swallows its own export failures, so a rejection here is the plugin's own.
     const exported = Promise.resolve(returned).then(after, after).then(
       () => undefined,
-      () => undefined,
+      (error: unknown) => reportInstrumentationError('export', error),
     );
     waitUntil.call(event, exported);
-  } catch {
-    countInstrumentationError('export');
+  } catch (error) {
+    reportInstrumentationError('export', error);
   }
 }
 
@@ -97,8 +94,8 @@ export function expectSessionCookies(request: unknown, sdkResponse: unknown, isS
       scope.sessionCookieWrites ??= new Map();
       scope.sessionCookieWrites.set(name, setCookieStoresValue(setCookie));
     }
-  } catch {
-    countInstrumentationError('cookie');
+  } catch (error) {
+    reportInstrumentationError('cookie', error);
   }
 }
 
@@ -124,7 +121,7 @@ function checkSessionCookies(response: unknown, operation: Operation): void {
     if (!dropped) return;
     operation.unpersisted('cookie_dropped');
     operation.span.setAttribute(ATTRIBUTES.unpersistedReason.key, 'cookie_dropped');
-  } catch {
-    countInstrumentationError('cookie');
+  } catch (error) {
+    reportInstrumentationError('cookie', error);
   }
 }

@@ -3,7 +3,7 @@ import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName }
 import type { Classification } from './classifier.js';
 import { syntheticTypeOf } from './classifier.js';
 import { bounded } from './bounded.js';
-import { countInstrumentationError, engine } from './engine.js';
+import { engine, reportInstrumentationError, safely } from './engine.js';
 import { normalizeError } from './errors.js';
 import type { HeaderSource } from './headers.js';
 import type { MetricFacts } from './recorder.js';
@@ -64,8 +64,8 @@ function resolveScope(target: CallTarget, parent: Operation | undefined, parentC
   if (target.request !== undefined && target.request !== null) {
     try {
       classification = engine().classify(target.request as HeaderSource);
-    } catch {
-      countInstrumentationError('classify');
+    } catch (error) {
+      reportInstrumentationError('classify', error);
     }
   }
   // Not bound to the request object: binding a fresh request costs more than classifying again
@@ -117,8 +117,8 @@ export class Operation implements Ambient {
     try {
       // A number below the time origin is read as a `performance.now()` reading, like the end time.
       this.startedSpan = getTracer().startSpan(SPANS[this.kind].name, { kind: SpanKind.INTERNAL, startTime: this.startedAt }, this.parentContext);
-    } catch {
-      countInstrumentationError('span');
+    } catch (error) {
+      reportInstrumentationError('span', error);
       this.startedSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     }
     return this.startedSpan;
@@ -160,8 +160,8 @@ export class Operation implements Ambient {
     if (source === undefined || this.scope.classification !== UNCLASSIFIED) return;
     try {
       this.scope = { classification: engine().classify(source), route: this.scope.route };
-    } catch {
-      countInstrumentationError('classify');
+    } catch (error) {
+      reportInstrumentationError('classify', error);
     }
   }
 
@@ -212,8 +212,8 @@ export class Operation implements Ambient {
     if (typeof refreshToken !== 'string' || refreshToken === '') return;
     try {
       this.presentedRefreshToken = engine().refreshTokens.fingerprinter.fingerprint(refreshToken);
-    } catch {
-      countInstrumentationError('record');
+    } catch (error) {
+      reportInstrumentationError('record', error);
     }
   }
 
@@ -223,24 +223,24 @@ export class Operation implements Ambient {
     const endedAt = performance.now();
     try {
       this.record(result, endedAt);
-    } catch {
-      countInstrumentationError('record');
+    } catch (error) {
+      reportInstrumentationError('record', error);
     }
     if (this.presentedRefreshToken !== undefined) this.settleRotation(result, this.presentedRefreshToken);
     let span = this.startedSpan;
     try {
       // Normally started while recording; this covers a recording that failed before it did.
       if (span === undefined && this.wantsSpan(result)) span = this.span;
-    } catch {
-      countInstrumentationError('span');
+    } catch (error) {
+      reportInstrumentationError('span', error);
     }
     this.spanSettled = true;
     if (span === undefined) return;
     try {
       // Explicit, because the SDK ends a span given a start time on the millisecond clock.
       span.end(endedAt);
-    } catch {
-      countInstrumentationError('span');
+    } catch (error) {
+      reportInstrumentationError('span', error);
     }
   }
 
@@ -254,8 +254,8 @@ export class Operation implements Ambient {
       const { ledger } = engine().refreshTokens;
       if (result.outcome === 'success') ledger.add(fingerprint);
       else if (ledger.has(fingerprint)) this.unpersisted('token_reused', result.error, result.errorCode);
-    } catch {
-      countInstrumentationError('record');
+    } catch (error) {
+      reportInstrumentationError('record', error);
     }
   }
 
@@ -273,8 +273,8 @@ export class Operation implements Ambient {
       }
       engine().recorder.add('refreshUnpersisted', facts);
       this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
-    } catch {
-      countInstrumentationError('record');
+    } catch (error) {
+      reportInstrumentationError('record', error);
     }
   }
 
@@ -333,13 +333,7 @@ export class Operation implements Ambient {
       span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? result.outcome });
     }
     const hook = current.spanHook;
-    if (hook !== undefined) {
-      try {
-        hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class });
-      } catch {
-        countInstrumentationError('hook');
-      }
-    }
+    if (hook !== undefined) safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
   }
 }
 
@@ -356,8 +350,8 @@ function attributesOfFacts(facts: MetricFacts): Record<string, string> {
 function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
   try {
     return new Operation(kind, target, resolveScope(target, parent, parentContext), parentContext, startedAt);
-  } catch {
-    countInstrumentationError('span');
+  } catch (error) {
+    reportInstrumentationError('span', error);
     // A scope of its own: nested calls may note their SDK on it.
     return new Operation(kind, target, { classification: UNCLASSIFIED, route: undefined }, parentContext);
   }
@@ -384,8 +378,8 @@ export type Interpretation<T> = {
 async function settle<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): Promise<void> {
   try {
     operation.end(await interpret(value, operation));
-  } catch {
-    countInstrumentationError('other');
+  } catch (error) {
+    reportInstrumentationError('other', error);
     operation.end({ outcome: 'error' });
   }
 }
@@ -395,8 +389,8 @@ function settleSync<T>(interpret: (value: T, operation: Operation) => Interprete
   let interpreted: Interpreted;
   try {
     interpreted = interpret(value, operation);
-  } catch {
-    countInstrumentationError('other');
+  } catch (error) {
+    reportInstrumentationError('other', error);
     interpreted = { outcome: 'error' };
   }
   if (isPromiseLike(interpreted)) return settle(() => interpreted, value, operation);

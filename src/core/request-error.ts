@@ -6,7 +6,7 @@
  * else is left to the app's own error reporting.
  */
 import { AUTH_ERROR_TYPES, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, type AuthSdk } from './catalog.js';
-import { countInstrumentationError } from './engine.js';
+import { reportInstrumentationError } from './engine.js';
 import { normalizeError, type NormalizedError } from './errors.js';
 import { startOperation } from './operation.js';
 
@@ -59,7 +59,7 @@ export function onRequestError(error: unknown, request?: RequestErrorRequest, er
     const operation = startOperation('requestError', { sdk: sdkOf(found.normalized), request: headers, route });
     // Every request error carries a route type, `other` when Next gave none.
     operation.end({ outcome: 'error', error: found.error, routeType: typeof errorContext?.routeType === 'string' ? errorContext.routeType : OTHER });
-  } catch {
-    countInstrumentationError('record');
+  } catch (error) {
+    reportInstrumentationError('record', error);
   }
 }

@@ -1,3 +1,4 @@
+import { reportInstrumentationError } from './engine.js';
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import type { AuthSdk } from './catalog.js';
 import type { Classification } from './classifier.js';
@@ -36,7 +37,9 @@ const AMBIENT_KEY = createContextKey('nextjs-auth-otel.request-scope');
 export function ambientIn(ctx?: Context): Ambient | undefined {
   try {
     return (ctx ?? context.active()).getValue(AMBIENT_KEY) as Ambient | undefined;
-  } catch {
+  } catch (error) {
+    // Only a broken context manager gets here: the call proceeds without its ambient.
+    reportInstrumentationError('other', error);
     return undefined;
   }
 }

@@ -2,7 +2,7 @@ import { context } from '@opentelemetry/api';
 import type { ExchangeHost } from './exchange.js';
 import { ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
 import type { AuthSdk } from './catalog.js';
-import { countInstrumentationError } from './engine.js';
+import { reportInstrumentationError } from './engine.js';
 import { secondsUntil } from './parse.js';
 import { observeCall, type Operation, type OperationResult } from './operation.js';
 
@@ -135,8 +135,8 @@ export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R,
       if (frame !== undefined) frame.traced = true;
       request = typeof options.request === 'function' ? (options.request as (...a: A) => unknown)(...args) : options.request;
       presented = refreshTokenOf(...args);
-    } catch {
-      countInstrumentationError('other');
+    } catch (error) {
+      reportInstrumentationError('other', error);
     }
     return observeCall(
       'tokenRefresh',

@@ -13,7 +13,7 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { INSTRUMENTATION_SCOPE, METRICS } from '../core/catalog.js';
-import { countInstrumentationError, engine } from '../core/engine.js';
+import { reportInstrumentationError, engine } from '../core/engine.js';
 import type { HistogramAggregate, HistogramName, Recorder } from '../core/recorder.js';
 import { VERSION } from '../core/version.js';
 
@@ -61,8 +61,8 @@ export class AuthHistogramProducer implements MetricProducer {
         });
       }
       if (metrics.length > 0) scopeMetrics.push({ scope: { name: INSTRUMENTATION_SCOPE, version: VERSION }, metrics });
-    } catch {
-      countInstrumentationError('export');
+    } catch (error) {
+      reportInstrumentationError('export', error);
     }
     // The reader keeps its own resource and takes only the scope metrics from a producer.
     return { resourceMetrics: { resource: emptyResource(), scopeMetrics }, errors: [] };

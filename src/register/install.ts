@@ -1,9 +1,9 @@
 import { context, metrics, propagation, trace, type ContextManager } from '@opentelemetry/api';
-import { W3CTraceContextPropagator, loggingErrorHandler, setGlobalErrorHandler } from '@opentelemetry/core';
+import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { configureAuthTelemetry, countInstrumentationError, engine } from '../core/engine.js';
+import { configureAuthTelemetry, reportInstrumentationError, engine } from '../core/engine.js';
 import { AuthHistogramProducer } from './histogram-producer.js';
 import { warnWithoutInstanceId } from './resource.js';
 import { exportIntervalOf, sdkDisabled, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
@@ -69,11 +69,8 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
     await meterProvider.shutdown();
   }
 
-  // Exporter failures surface through the SDK's global error handler: count them, keep logging them.
-  const logError = loggingErrorHandler();
-  setGlobalErrorHandler((error) => {
-    countInstrumentationError('export');
-    logError(error);
-  });
+  // Exporter failures surface through the SDK's global error handler: counted and logged once,
+  // through the same diag line as every other swallowed failure.
+  setGlobalErrorHandler((error) => reportInstrumentationError('export', error));
   return { runtime: parts.runtime, ownsTracerProvider, ownsMeterProvider };
 }

@@ -1,3 +1,4 @@
+import { reportInstrumentationError } from '../core/engine.js';
 import { metrics, trace, ProxyTracerProvider, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
@@ -27,8 +28,10 @@ export async function flush(): Promise<void> {
     targets.map(async (target) => {
       try {
         await target.forceFlush?.();
-      } catch {
-        // An unreachable collector must not fail the request that flushes.
+      } catch (error) {
+        // An unreachable collector must not fail the request that flushes; a span processor's
+        // flush rejects without telling the SDK's error handler, so it is reported here.
+        reportInstrumentationError('export', error);
       }
     }),
   );

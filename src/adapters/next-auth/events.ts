@@ -1,5 +1,5 @@
 /** `events` and `logger.error`: sign-ins, sign-outs, and the failures NextAuth reports only by logging them. */
-import { countInstrumentationError } from '../../core/engine.js';
+import { reportInstrumentationError } from '../../core/engine.js';
 import { normalizeError } from '../../core/errors.js';
 import { recordObserved, type OperationResult } from '../../core/operation.js';
 import type { AnyFunction } from '../wrap.js';
@@ -21,7 +21,7 @@ export function instrumentEvents(ctx: NextAuthContext, userEvents: Record<string
     const userEvent = events[name] as AnyFunction | undefined;
     if (isOurs(userEvent)) return;
     events[name] = own(function (this: unknown, message: unknown) {
-      record(message).catch(() => countInstrumentationError('record'));
+      record(message).catch((error: unknown) => reportInstrumentationError('record', error));
       return userEvent?.call(this, message);
     });
   };
@@ -38,7 +38,7 @@ export function instrumentLogger(ctx: NextAuthContext, explicitSdk: NextAuthSdk 
   const userError = userLogger.error as AnyFunction | undefined;
   if (isOurs(userError)) return { ...userLogger };
   const error = own(function error(this: unknown, ...args: unknown[]) {
-    recordLoggedError(ctx, explicitSdk, args).catch(() => countInstrumentationError('record'));
+    recordLoggedError(ctx, explicitSdk, args).catch((error: unknown) => reportInstrumentationError('record', error));
     if (typeof userError === 'function') return userError.apply(this, args);
     return defaultLoggerError(args);
   });

@@ -2,7 +2,7 @@
  * The `jwt` callback: it runs on every session read, and it is where apps rotate refresh tokens.
  * A rotation is recognised by comparing the token before and after the user's code.
  */
-import { countInstrumentationError } from '../../core/engine.js';
+import { reportInstrumentationError } from '../../core/engine.js';
 import { recordObserved, type OperationResult } from '../../core/operation.js';
 import { secondsUntil, subOf, epochSeconds } from '../../core/parse.js';
 import { defaultErrorOf, failure, runInRefreshFrame, type RefreshFrame } from '../../core/trace-token-refresh.js';
@@ -21,12 +21,12 @@ export function wrapJwt(ctx: NextAuthContext, userJwt: AnyFunction | undefined):
     try {
       signIn = Boolean(params?.account) || Boolean(params?.user) || params?.trigger === 'signIn' || params?.trigger === 'signUp';
       before = signIn ? undefined : snapshot(ctx, params?.token);
-    } catch {
-      countInstrumentationError('other');
+    } catch (error) {
+      reportInstrumentationError('other', error);
     }
     const settle = (value: unknown) =>
-      afterJwt(ctx, params, value, before, frame, startedAt, signIn).catch(() => {
-        countInstrumentationError('record');
+      afterJwt(ctx, params, value, before, frame, startedAt, signIn).catch((error: unknown) => {
+        reportInstrumentationError('record', error);
       });
     let returned: unknown;
     try {
@@ -54,8 +54,8 @@ function snapshot(ctx: NextAuthContext, token: unknown): Snapshot | undefined {
   try {
     const t = token as Token;
     return { access: ctx.accessTokenOf(t), expiresAt: epochSeconds(ctx.expiresAtOf(t)), refresh: ctx.refreshTokenOf(t), error: defaultErrorOf(t) };
-  } catch {
-    countInstrumentationError('other');
+  } catch (error) {
+    reportInstrumentationError('other', error);
     return undefined;
   }
 }

@@ -2,6 +2,7 @@
  * v3's `getAccessToken`: `auth.token.get`, and a child `auth.token.refresh` when v3 really
  * exchanged the refresh token, seen through the SDK's own signals (see `SignallingAccessTokenRequest`).
  */
+import { reportInstrumentationError } from '../../../core/engine.js';
 import { jwtExpiry } from '../../../core/jwt.js';
 import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation.js';
 import { secondsUntil, subOf } from '../../../core/parse.js';
@@ -81,7 +82,8 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
       }
       const expiresAt = this.refreshedSession?.accessTokenExpiresAt ?? jwtExpiry(value?.accessToken);
       return { outcome, tokenExpiresIn: secondsUntil(expiresAt), sessionAge: sessionAgeFromJwe(this.cookie()), userId: subOf(this.refreshedSession) };
-    } catch {
+    } catch (error) {
+      reportInstrumentationError('record', error);
       return { outcome };
     }
   };
@@ -110,9 +112,11 @@ function presentedRefreshToken(getSession: AnyFunction | undefined, thisArg: unk
   try {
     return Promise.resolve(getSession.apply(thisArg, args)).then(
       (session: V3Session | null | undefined) => session?.refreshToken,
+      // The SDK's own getSession failing is the SDK's outcome, seen on the app's call: no token to note.
       () => undefined,
     );
   } catch {
+    // As above, thrown synchronously.
     return Promise.resolve(undefined);
   }
 }

@@ -1,3 +1,4 @@
+import { safely } from '../../../core/engine.js';
 import type { AnyFunction } from '../../wrap.js';
 import type { V3Session } from './context.js';
 
@@ -27,21 +28,14 @@ export class SignallingAccessTokenRequest {
   }
 
   get authorizationParams(): unknown {
-    try {
-      this.#signals.exchangeStarting();
-    } catch {
-      // Telemetry never interferes with the exchange.
-    }
+    // Telemetry never interferes with the exchange.
+    safely('record', () => this.#signals.exchangeStarting());
     return this.#base.authorizationParams;
   }
 
   afterRefresh(...hookArgs: unknown[]): unknown {
     const session = hookArgs[hookArgs.length - 1] as V3Session | undefined;
-    try {
-      this.#signals.exchanged(session);
-    } catch {
-      // As above.
-    }
+    safely('record', () => this.#signals.exchanged(session));
     const userAfterRefresh = this.#base.afterRefresh;
     return typeof userAfterRefresh === 'function' ? (userAfterRefresh as AnyFunction).apply(this, hookArgs) : session;
   }

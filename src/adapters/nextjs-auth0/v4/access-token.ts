@@ -3,6 +3,7 @@
  * `auth.token.refresh` started by the token-endpoint request itself (core/exchange.ts), or,
  * when no context carried that request to us, recognised from the session write it caused.
  */
+import { reportInstrumentationError } from '../../../core/engine.js';
 import { runAsExchangeHost, type ExchangeHost } from '../../../core/exchange.js';
 import { expectSessionCookies } from '../../../core/middleware.js';
 import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation.js';
@@ -76,7 +77,8 @@ class AccessTokenCall implements Interpretation<TokenResult> {
       if (refreshed && this.appRouter !== undefined && !wrote) operation.unpersisted('read_only_context');
       if (this.response !== undefined && wrote) expectSessionCookies(this.request, this.response, this.ctx.isSessionCookie);
       return { outcome: refreshed ? 'refreshed' : 'cached', tokenExpiresIn };
-    } catch {
+    } catch (error) {
+      reportInstrumentationError('record', error);
       return { outcome: host.refresh !== undefined ? 'refreshed' : 'cached' };
     }
   };
