@@ -18,6 +18,7 @@ export function codeOf(thrown: unknown): unknown {
   try {
     return typeof thrown === 'object' && thrown !== null ? (thrown as { code?: unknown }).code : undefined;
   } catch {
+    // A throwing `code` getter on an app's error: no code, and the error itself still reaches the app.
     return undefined;
   }
 }

@@ -205,6 +205,7 @@ function headerValue(headers: HeaderBag, web: boolean, name: string): string | u
     try {
       value = (headers as Headers).get(name);
     } catch {
+      // A Headers look-alike that refuses a name: odd input, read as an absent header.
       return undefined;
     }
   } else {
@@ -356,6 +357,7 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
         try {
           raw = (headers as Headers).get('user-agent') ?? undefined;
         } catch {
+          // As in `headerValue`: an unreadable User-Agent is an empty one.
           raw = undefined;
         }
       } else {
@@ -366,6 +368,7 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
       if (typeof ua !== 'string') return INVALID_INPUT;
       return fromUserAgent(ua);
     } catch {
+      // Unreadable headers (throwing getters, proxies) are a class of their own, seen on every metric.
       return INVALID_INPUT;
     }
   }) as Classifier;
@@ -375,6 +378,7 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
       if (ua === null || ua === undefined) return EMPTY_UA;
       return typeof ua === 'string' ? fromUserAgent(ua) : INVALID_INPUT;
     } catch {
+      // As above: odd input is classified, not failed.
       return INVALID_INPUT;
     }
   };

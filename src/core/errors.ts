@@ -53,6 +53,7 @@ export function normalizeError(thrown: unknown): NormalizedError {
       causeName: cause ? className(cause) : undefined,
     };
   } catch {
+    // The thrown value is the app's or the SDK's and may be anything (a proxy, throwing getters): `other`.
     return { code: OTHER, oauthCode: undefined, type: OTHER, causeName: undefined };
   }
 }

@@ -31,6 +31,7 @@ export function readHeader(source: HeaderSource | null | undefined, name: string
     if (Array.isArray(value)) return value[0];
     return typeof value === 'string' ? value : undefined;
   } catch {
+    // Odd request shapes (throwing getters, proxies) read as an absent header.
     return undefined;
   }
 }
@@ -109,6 +110,7 @@ function parsedCookie(source: HeaderSource | null | undefined, name: string): st
     const value = (cookies as Record<string, unknown>)[name];
     return typeof value === 'string' ? value : undefined;
   } catch {
+    // An unreadable cookie store: fall back to the `Cookie` header, as for no store at all.
     return null;
   }
 }

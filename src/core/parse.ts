@@ -16,6 +16,7 @@ export function base64UrlJson(segment: string): Record<string, unknown> | undefi
     const parsed = JSON.parse(base64UrlDecode(segment)) as unknown;
     return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
   } catch {
+    // Not base64url JSON: client-supplied input, so an expected answer, not a failure.
     return undefined;
   }
 }

@@ -36,6 +36,7 @@ export function readJweHeaderTimes(jwe: string | undefined): JweHeaderTimes | nu
       });
     }
   } catch {
+    // The cookie comes from the client: an unparsable header is an outcome (`malformed`), not a failure.
     parsed = MALFORMED;
   }
   if (headerCache.size >= CACHE_LIMIT) headerCache.clear();

@@ -15,6 +15,7 @@ let loading: Promise<NextHeadersModule | undefined> | undefined;
 function loadNextHeaders(): Promise<NextHeadersModule | undefined> {
   loading ??= import('next/headers').then(
     (module) => module as unknown as NextHeadersModule,
+    // Not a Next app (or no App Router): there is nothing to read, which is not a failure.
     () => undefined,
   );
   return loading;
@@ -30,6 +31,7 @@ export async function appRouterRequest(): Promise<AppRouterRequest | undefined> 
     const [headers, cookies] = await Promise.all([module.headers(), module.cookies()]);
     return { headers, cookies };
   } catch {
+    // Called outside a request (build, Pages Router): there is no App Router request to read.
     return undefined;
   }
 }

@@ -89,6 +89,7 @@ function instrumentAuthClients(client: V4Client): void {
     // Earlier 4.x releases hold a single internal client.
     instrumentAuthClient(client.authClient);
   } catch {
-    // Without it, refreshes are still recognised from their results (see getAccessToken).
+    // A feature probe of SDK internals that differ across 4.x: without it, refreshes are still
+    // recognised from their results (see getAccessToken).
   }
 }

@@ -119,6 +119,7 @@ async function errorCodeOfJson(response: unknown): Promise<string | undefined> {
     const body = (await (response as Response).clone().json()) as { error?: { code?: unknown } };
     return typeof body?.error?.code === 'string' ? body.error.code : undefined;
   } catch {
+    // Not a JSON error response: no code to read.
     return undefined;
   }
 }
