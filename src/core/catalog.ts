@@ -284,7 +284,7 @@ export const ATTRIBUTES = {
   },
   userHash: {
     key: 'user.hash',
-    description: 'Opt-in (`hashUserId`), salted SHA-256 of the user id. Never the raw id.',
+    description: 'Opt-in (`hashUserId`), HMAC-SHA-256 of the user id keyed by the salt. Never the raw id.',
     onMetrics: false,
     type: 'string',
   },

@@ -16,8 +16,8 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
   /** Distinct `http.route` templates kept on metrics before the rest become `other`. Default 50. */
   maxRoutes?: number;
   /**
-   * Opt in to a salted SHA-256 of the user id (`sub`) on spans as `user.hash`. The salt must be a
-   * secret of at least 16 characters, so the hash cannot be reversed by hashing known ids.
+   * Opt in to an HMAC-SHA-256 of the user id (`sub`), keyed by the salt, on spans as `user.hash`. The
+   * salt must be a secret of at least 16 characters, so the hash cannot be reversed by hashing known ids.
    */
   hashUserId?: { salt: string };
   /**
