@@ -660,7 +660,7 @@ describe('testkit browser client headers', () => {
 // -------------------------------------------------------------------------------------------------------------
 
 /** A decoded OTLP/JSON request, read loosely in assertions. */
-type OtlpJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type OtlpJson = Record<string, any>;  
 
 describe('testkit OTLP receiver with the real JS exporters', () => {
   let receiver: OtlpReceiver;

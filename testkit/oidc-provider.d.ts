@@ -3,7 +3,7 @@
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
-  /* eslint-disable @typescript-eslint/no-explicit-any */
+   
   export interface InteractionDetails {
     uid: string;
     prompt: { name: string; reasons: string[]; details: Record<string, any> };

@@ -186,7 +186,7 @@ export function decodeOtlpProtobuf(signal: 'traces' | 'metrics' | 'logs', body: 
 // Normalisation (shared by JSON and protobuf)
 // ---------------------------------------------------------------------------------------------------------------
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;

@@ -307,7 +307,6 @@ function thresholds(slo: number | undefined): dashboard.ThresholdsConfigBuilder 
 }
 
 function panel(key: PanelKey, spec: GrafanaPanelSpec, id: number): { build(): dashboard.Panel } {
-  const meta = PANELS[key];
   const gridPos = { x: 0, y: 0, w: spec.width, h: spec.type === 'stat' ? 5 : 9 };
   switch (spec.type) {
     case 'stat': {

@@ -1,5 +1,6 @@
 /** What every adapter does to the functions it wraps: recognise a request, name the wrapper. */
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a wrapped SDK function returns whatever the SDK returns, unchanged
 export type AnyFunction = (...args: any[]) => any;
 
 /** A request object of any supported shape (Web `Request`, `NextRequest`, Node `IncomingMessage`). */

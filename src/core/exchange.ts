@@ -52,6 +52,7 @@ export function activeExchangeHost(): ExchangeHost | undefined {
   return ambientIn()?.exchangeHost;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fetch's own parameter types differ between Node, Edge and DOM typings
 type FetchLike = (input: any, init?: any) => Promise<Response>;
 
 /** The grant parameters of a token-endpoint request body, when it is form-encoded. */

@@ -15,6 +15,7 @@ export type MiddlewareTelemetryOptions = {
   route?: string | ((request: unknown) => string | undefined);
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a middleware takes NextRequest, Request or the app's own request type
 type Middleware = (request: any, ...rest: any[]) => unknown;
 
 /** Classifies a middleware's return value: `NextResponse.next()`, a rewrite, a redirect, 401/403, a 5xx. */
@@ -26,6 +27,7 @@ export function middlewareResult(response: unknown): OperationResult {
  * Wraps `middleware.ts` / `proxy.ts`: one `auth.middleware` span and the middleware metrics per
  * run. The response is returned untouched, so every `Set-Cookie` the SDK wrote is kept.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the wrapper accepts what the wrapped middleware accepts
 export function withAuthTelemetry<M extends Middleware>(middleware: M, options: MiddlewareTelemetryOptions = {}): M & ((request: any, ...rest: any[]) => ReturnType<M>) {
   if (typeof middleware !== 'function') {
     throw new TypeError('nextjs-auth-otel: withAuthTelemetry(middleware) expects the middleware function as its first argument.');
@@ -56,6 +58,7 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
     return returned;
   };
   Object.defineProperty(wrapped, 'name', { value: middleware.name || 'middleware' });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as the signature above
   return wrapped as unknown as M & ((request: any, ...rest: any[]) => ReturnType<M>);
 }
 

@@ -18,6 +18,7 @@ export type V3TestEnvironment = { appUrl: string; issuer: string; clientId: stri
 export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: Idp; stop: () => Promise<void> }> {
   const idp = await startIdp({ accessTokenTtl: 3600 });
   let appUrl = '';
+  // eslint-disable-next-line prefer-const -- the server's handler closes over it; it is assigned once the server's URL is known
   let auth0: ReturnType<typeof initAuth0> | undefined;
   const server: Server = createServer(async (req, res) => {
     try {

@@ -17,6 +17,7 @@ function recordHandler(ctx: NextAuthContext, kind: string, result: Omit<Operatio
 /** The user's events, each still called with its message, plus ours. */
 export function instrumentEvents(ctx: NextAuthContext, userEvents: Record<string, unknown>, hasSessionCallback: boolean): Record<string, unknown> {
   const events: Record<string, unknown> = { ...userEvents };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each event passes its own message shape, read by its recorder
   const compose = (name: string, record: (message: any) => Promise<void>) => {
     const userEvent = events[name] as AnyFunction | undefined;
     if (isOurs(userEvent)) return;
