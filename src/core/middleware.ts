@@ -17,6 +17,9 @@ export type MiddlewareTelemetryOptions = {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a middleware takes NextRequest, Request or the app's own request type
 type Middleware = (request: any, ...rest: any[]) => unknown;
+/** The wrapper accepts what the wrapped middleware accepts and returns what it returns. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for Middleware
+type Wrapped<M extends Middleware> = M & ((request: any, ...rest: any[]) => ReturnType<M>);
 
 /** Classifies a middleware's return value: `NextResponse.next()`, a rewrite, a redirect, 401/403, a 5xx. */
 export function middlewareResult(response: unknown): OperationResult {
@@ -27,8 +30,7 @@ export function middlewareResult(response: unknown): OperationResult {
  * Wraps `middleware.ts` / `proxy.ts`: one `auth.middleware` span and the middleware metrics per
  * run. The response is returned untouched, so every `Set-Cookie` the SDK wrote is kept.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the wrapper accepts what the wrapped middleware accepts
-export function withAuthTelemetry<M extends Middleware>(middleware: M, options: MiddlewareTelemetryOptions = {}): M & ((request: any, ...rest: any[]) => ReturnType<M>) {
+export function withAuthTelemetry<M extends Middleware>(middleware: M, options: MiddlewareTelemetryOptions = {}): Wrapped<M> {
   if (typeof middleware !== 'function') {
     throw new TypeError('nextjs-auth-otel: withAuthTelemetry(middleware) expects the middleware function as its first argument.');
   }
@@ -58,8 +60,7 @@ export function withAuthTelemetry<M extends Middleware>(middleware: M, options: 
     return returned;
   };
   Object.defineProperty(wrapped, 'name', { value: middleware.name || 'middleware' });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as the signature above
-  return wrapped as unknown as M & ((request: any, ...rest: any[]) => ReturnType<M>);
+  return wrapped as unknown as Wrapped<M>;
 }
 
 /** On Edge, exports after the run through `event.waitUntil()`, so a frozen isolate still delivers. */
@@ -69,10 +70,12 @@ function scheduleFlush(event: unknown, returned: unknown): void {
   if (after === undefined || typeof waitUntil !== 'function') return;
   try {
     // Flushing swallows its own export failures, so a rejection here is the plugin's own.
-    const exported = Promise.resolve(returned).then(after, after).then(
-      () => undefined,
-      (error: unknown) => reportInstrumentationError('export', error),
-    );
+    const exported = Promise.resolve(returned)
+      .then(after, after)
+      .then(
+        () => undefined,
+        (error: unknown) => reportInstrumentationError('export', error),
+      );
     waitUntil.call(event, exported);
   } catch (error) {
     reportInstrumentationError('export', error);
