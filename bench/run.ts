@@ -127,7 +127,12 @@ type Pair = { name: string; bare: () => unknown; wrapped: () => unknown; target?
 // The floor: the same bare call inside one plain SDK span with the attributes the plugin sets,
 // no classification, no metrics. Any span-per-call instrumentation pays at least this.
 const floorTracer = trace.getTracer('bench-floor');
-const FLOOR_ATTRIBUTES = Object.freeze({ 'auth.sdk': 'nextjs-auth0-v3', 'auth.outcome': 'found', 'auth.user_agent.class': 'browser', 'auth.runtime': 'nodejs' });
+const FLOOR_ATTRIBUTES = Object.freeze({
+  'auth.sdk': 'nextjs-auth0-v3',
+  'auth.outcome': 'found',
+  'auth.user_agent.class': 'browser',
+  'auth.runtime': 'nodejs',
+});
 async function inPlainSpan<T>(call: () => Promise<T>): Promise<T> {
   const span = floorTracer.startSpan('auth.session.read', { kind: SpanKind.INTERNAL });
   try {
@@ -166,7 +171,11 @@ async function inNaiveInstrumentation<T>(call: () => Promise<T>): Promise<T> {
  * request span; with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` most requests are like this):
  * metrics are still recorded, spans are not.
  */
-const SAMPLED_OUT = trace.setSpanContext(ROOT_CONTEXT, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+const SAMPLED_OUT = trace.setSpanContext(ROOT_CONTEXT, {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.NONE,
+});
 const getSession: Pair = {
   name: 'v3 edge getSession(req, res)',
   bare: () => bare.getSession(request(), NextResponse.next()),
@@ -179,7 +188,12 @@ const getAccessToken: Pair = {
   wrapped: () => wrapped.getAccessToken(request(), NextResponse.next()),
   target: { micros: 5, percent: 3 },
 };
-const middleware: Pair = { name: 'trivial middleware', bare: () => trivialMiddleware(request()), wrapped: () => wrappedMiddleware(request()), target: { micros: 5 } };
+const middleware: Pair = {
+  name: 'trivial middleware',
+  bare: () => trivialMiddleware(request()),
+  wrapped: () => wrappedMiddleware(request()),
+  target: { micros: 5 },
+};
 /** The same calls with `spans: 'notable'`: these successful calls are then recorded in metrics only. */
 const notable = (pair: Pair): Pair => ({ ...pair, name: `${pair.name}, spans: 'notable'`, spans: 'notable' });
 /**
@@ -296,7 +310,9 @@ async function interleaved(pair: Pair, inFlight: number, warmup: number, batches
 
 const verdicts: string[] = [];
 const cpus = (await import('node:os')).cpus();
-console.log(`\nnextjs-auth-otel benchmark: Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, pipeline ${pipeline}, exporter ${exporterKind}`);
+console.log(
+  `\nnextjs-auth-otel benchmark: Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, pipeline ${pipeline}, exporter ${exporterKind}`,
+);
 const MODES = [
   { title: 'Under load (16 calls in flight): CPU time per call', inFlight: 16, batches: 100, batchSize: 4, label: 'under load' },
   { title: 'One call at a time: latency per call', inFlight: 1, batches: 200, batchSize: 20, label: 'one at a time' },
@@ -313,7 +329,9 @@ for (const mode of MODES) {
     const goal = pair.target;
     const met = goal !== undefined && added <= goal.micros && (goal.percent === undefined || percent <= goal.percent);
     const target = goal === undefined ? '—' : `≤ ${goal.micros} µs` + (goal.percent !== undefined ? ` and ≤ ${goal.percent} %` : '');
-    console.log(`| ${pair.name} | ${fmt(r.bare)} | ${fmt(r.wrapped)} | ${fmt(added)} | ${percent.toFixed(1)} % | ${fmt(r.meanAdded)} | ${target} | ${goal === undefined ? '' : met ? 'yes' : 'no'} |`);
+    console.log(
+      `| ${pair.name} | ${fmt(r.bare)} | ${fmt(r.wrapped)} | ${fmt(added)} | ${percent.toFixed(1)} % | ${fmt(r.meanAdded)} | ${target} | ${goal === undefined ? '' : met ? 'yes' : 'no'} |`,
+    );
     if (goal !== undefined) verdicts.push(`${pair.name} (${mode.label}): ${met ? 'met' : 'not met'}`);
     addedBy.set(pair, added);
   }
@@ -363,7 +381,12 @@ function interleavedSync(a: () => unknown, b: () => unknown, batches: number, ba
 // Each request's header is a string the classifier has not seen, so the 512-byte input is a fresh
 // string per call too (the same allocation the cut of the 100 KB one makes); one string object
 // reused for every call is ~1 % cheaper than either.
-const [small, large] = interleavedSync(() => uncachedClassifier.userAgent(ua100k.slice(0, 512)), () => uncachedClassifier.userAgent(ua100k), Math.round(400 * scale), 50);
+const [small, large] = interleavedSync(
+  () => uncachedClassifier.userAgent(ua100k.slice(0, 512)),
+  () => uncachedClassifier.userAgent(ua100k),
+  Math.round(400 * scale),
+  50,
+);
 const p50 = (name: string): number => {
   const task = bench.tasks.find((t) => t.name === name);
   const value = (task?.result as { latency?: { p50?: number } } | undefined)?.latency?.p50;
@@ -380,6 +403,10 @@ console.log(`| 512 B UA (no signature, full rules) | ${fmt(small)} | | |`);
 // Interleaved medians of identical work still differ by up to ~1 % here.
 const ratioVerdict = large <= small ? 'yes' : large <= small * 1.01 ? 'within noise (≤ 1 %)' : 'no';
 console.log(`| 100 KB UA, same prefix | ${fmt(large)} | ≤ 512 B cost (ratio ${(large / small).toFixed(3)}) | ${ratioVerdict} |`);
-verdicts.push(`classifier cached: ${cached <= 0.1 ? 'met' : 'not met'}`, `classifier uncached: ${uncached <= 2.5 ? 'met' : 'not met'}`, `100 KB UA: ${ratioVerdict === 'no' ? 'not met' : ratioVerdict === 'yes' ? 'met' : 'met within noise'}`);
+verdicts.push(
+  `classifier cached: ${cached <= 0.1 ? 'met' : 'not met'}`,
+  `classifier uncached: ${uncached <= 2.5 ? 'met' : 'not met'}`,
+  `100 KB UA: ${ratioVerdict === 'no' ? 'not met' : ratioVerdict === 'yes' ? 'met' : 'met within noise'}`,
+);
 console.log(`\n${verdicts.join('; ')}. Exported ${(exportedBytes / 1e6).toFixed(1)} MB of OTLP/JSON.`);
 process.exit(0);

@@ -24,7 +24,14 @@ const CLASS_DESCRIPTIONS: Record<(typeof USER_AGENT_CLASSES)[number], string> = 
 };
 
 export function telemetryTables(): string {
-  const lines: string[] = [START, '', '#### Spans', '', 'All spans are `INTERNAL` and children of the active span (Next\'s request or middleware span) when there is one.', ''];
+  const lines: string[] = [
+    START,
+    '',
+    '#### Spans',
+    '',
+    "All spans are `INTERNAL` and children of the active span (Next's request or middleware span) when there is one.",
+    '',
+  ];
   lines.push('| span | outcomes (`auth.outcome`) | metrics it feeds | description |', '|---|---|---|---|');
   for (const spec of Object.values(SPANS)) {
     const { counter, histogram } = spec as { counter?: keyof typeof METRICS; histogram?: keyof typeof METRICS };
@@ -38,12 +45,25 @@ export function telemetryTables(): string {
     const attributes = (spec.attributes as readonly AttributeName[]).map((a) => code(ATTRIBUTES[a].key)).join(', ');
     const outcomes = 'outcomes' in spec ? ` Outcomes: ${list(spec.outcomes)}.` : '';
     const buckets = 'buckets' in spec ? ` Buckets: ${spec.buckets.join(', ')}.` : '';
-    lines.push(`| ${code(spec.name)} | ${code(spec.unit)} | ${spec.kind} | ${code(prometheusMetricName(key))} | ${attributes} | ${spec.description}${outcomes}${buckets} |`);
+    lines.push(
+      `| ${code(spec.name)} | ${code(spec.unit)} | ${spec.kind} | ${code(prometheusMetricName(key))} | ${attributes} | ${spec.description}${outcomes}${buckets} |`,
+    );
   }
-  lines.push('', '#### Attributes', '', 'Metric attributes have fixed value sets; anything else is recorded as `other`. Span-only attributes never reach metrics.', '');
+  lines.push(
+    '',
+    '#### Attributes',
+    '',
+    'Metric attributes have fixed value sets; anything else is recorded as `other`. Span-only attributes never reach metrics.',
+    '',
+  );
   lines.push('| attribute | on | values | description |', '|---|---|---|---|');
   for (const spec of Object.values(ATTRIBUTES)) {
-    const values = 'values' in spec ? (spec.values.length > 12 ? `${list(spec.values.slice(0, 12))}, … (${spec.values.length} in all, see \`src/core/catalog.ts\`)` : list(spec.values)) : spec.type;
+    const values =
+      'values' in spec
+        ? spec.values.length > 12
+          ? `${list(spec.values.slice(0, 12))}, … (${spec.values.length} in all, see \`src/core/catalog.ts\`)`
+          : list(spec.values)
+        : spec.type;
     lines.push(`| ${code(spec.key)} | ${spec.onMetrics ? 'metrics and spans' : 'spans only'} | ${values} | ${spec.description} |`);
   }
   lines.push('', '#### User-agent classes', '', '| class | what it is |', '|---|---|');
@@ -126,15 +146,7 @@ function scaleTable(all: readonly MetricSeries[]): string[] {
 
 export function seriesTables(): string {
   const all = (Object.keys(METRICS) as MetricName[]).map(metricSeries);
-  return [
-    SERIES_START,
-    '',
-    ...perMetricTable(all),
-    '',
-    ...scaleTable(all),
-    '',
-    SERIES_END,
-  ].join('\n');
+  return [SERIES_START, '', ...perMetricTable(all), '', ...scaleTable(all), '', SERIES_END].join('\n');
 }
 
 function replaceBetween(readme: string, start: string, end: string, content: string): string {

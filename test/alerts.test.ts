@@ -92,7 +92,7 @@ function missedPages(output: string): string[] {
     });
 }
 
-describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
+describeWithPromtool(`alert rules under ${version?.split(' (')[0]}`, () => {
   const root = generate();
 
   it('promtool check rules accepts prometheus-rules.yaml', () => {
@@ -114,7 +114,11 @@ describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
     for (const g of doc.groups) {
       const firstAlert = g.rules.findIndex((r) => 'alert' in r);
       const records = g.rules.filter((r) => 'record' in r).map((r) => r.record as string);
-      if (firstAlert >= 0) expect(g.rules.slice(firstAlert).some((r) => 'record' in r), g.name).toBe(false);
+      if (firstAlert >= 0)
+        expect(
+          g.rules.slice(firstAlert).some((r) => 'record' in r),
+          g.name,
+        ).toBe(false);
       // Alerts read only recording rules of their own group (same evaluation, no lag).
       for (const a of g.rules.filter((r) => 'alert' in r)) {
         for (const used of String(a.expr).match(/\b\w+:\w+:\w+\b|\b\w+:\w+\b/g) ?? []) {
@@ -179,9 +183,15 @@ describeWithPromtool(`alert rules under ${version?.split(" (")[0]}`, () => {
       expect(pages(mirror!.alert_rule_test), group.name).toEqual(pages(group.alert_rule_test));
       const instances = new Set(mirror!.input_series.map((s) => /instance="([^"]+)"/.exec(s.series)![1]));
       expect(instances.size, group.name).toBe(3);
-      expect(mirror!.input_series.some((s) => s.values.endsWith(' stale')), group.name).toBe(true);
+      expect(
+        mirror!.input_series.some((s) => s.values.endsWith(' stale')),
+        group.name,
+      ).toBe(true);
       // A run that starts again from 0 after the first: a restart.
-      expect(mirror!.input_series.some((s) => / 0\+/.test(s.values)), group.name).toBe(true);
+      expect(
+        mirror!.input_series.some((s) => / 0\+/.test(s.values)),
+        group.name,
+      ).toBe(true);
     }
     expect(three.length).toBe(oneInstanceFiles.flatMap((f) => groupsOf(root, f)).length + 1);
   });

@@ -133,18 +133,27 @@ describe('nextjs-auth0 v4 (edge): Auth0Client in the Edge runtime', () => {
     await app.idp.revokeRefreshTokens('bob');
     await sleep(1200);
     telemetry.reset();
-    const before = await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' });
+    const before = await count(METRICS.tokenRefreshes.name, {
+      'auth.outcome': 'failure',
+      'auth.error.code': 'invalid_grant',
+      'auth.user_agent.class': 'browser',
+    });
     const thrown = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
     expect((thrown as { code: string }).code).toBe('failed_to_refresh_token');
     const [refresh] = spans(SPANS.tokenRefresh.name);
     expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.runtime': 'edge' });
-    expect(await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+    expect(
+      await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
+    ).toBe(before + 1);
   });
 
   it('missing_session from Datadog Synthetics is monitor noise, from Chrome a real user', async () => {
     const { cookie } = await app.login('alice');
     const filter = (cls: string) => ({ 'auth.outcome': 'error', 'auth.error.code': 'missing_session', 'auth.user_agent.class': cls });
-    const [monitorBefore, browserBefore] = [await count(METRICS.tokenRequests.name, filter('monitor')), await count(METRICS.tokenRequests.name, filter('browser'))];
+    const [monitorBefore, browserBefore] = [
+      await count(METRICS.tokenRequests.name, filter('monitor')),
+      await count(METRICS.tokenRequests.name, filter('browser')),
+    ];
     const cachedBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });
     telemetry.reset();
     await tokenMiddleware(app.request('/dashboard', DATADOG));
@@ -166,6 +175,12 @@ describe('nextjs-auth0 v4 (edge): Auth0Client in the Edge runtime', () => {
     const probe = await middleware(app.request('/auth/access-token', DATADOG));
     expect(probe.status).toBe(401);
     const [handler] = spans(SPANS.handler.name);
-    expect(handler!.attributes).toMatchObject({ 'auth.handler.kind': 'access-token', 'auth.outcome': 'error', 'auth.error.code': 'missing_session', 'auth.user_agent.class': 'monitor', 'auth.runtime': 'edge' });
+    expect(handler!.attributes).toMatchObject({
+      'auth.handler.kind': 'access-token',
+      'auth.outcome': 'error',
+      'auth.error.code': 'missing_session',
+      'auth.user_agent.class': 'monitor',
+      'auth.runtime': 'edge',
+    });
   });
 });

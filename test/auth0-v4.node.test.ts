@@ -63,7 +63,12 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(token.token).toBe(session!.tokenSet.accessToken);
 
     const [read] = spans(SPANS.sessionRead.name);
-    expect(read!.attributes).toMatchObject({ 'auth.sdk': 'nextjs-auth0-v4', 'auth.outcome': 'found', 'auth.user_agent.class': 'browser', 'auth.runtime': 'nodejs' });
+    expect(read!.attributes).toMatchObject({
+      'auth.sdk': 'nextjs-auth0-v4',
+      'auth.outcome': 'found',
+      'auth.user_agent.class': 'browser',
+      'auth.runtime': 'nodejs',
+    });
     const age = read!.attributes['auth.session.age'] as number;
     expect(age).toBeGreaterThanOrEqual(0);
     expect(Math.abs(age - (Date.now() / 1000 - (session!.internal as { createdAt: number }).createdAt))).toBeLessThan(2);
@@ -73,7 +78,13 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(spans(SPANS.tokenRefresh.name)).toHaveLength(0);
     expect(await count(METRICS.sessionReads.name, { 'auth.outcome': 'found', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
     const text = spanText(telemetry.finishedSpans());
-    for (const secret of [token.token, session!.tokenSet.refreshToken!, session!.user.sub, session!.user.email as string, sessionValue(cookie).slice(60, 120)]) {
+    for (const secret of [
+      token.token,
+      session!.tokenSet.refreshToken!,
+      session!.user.sub,
+      session!.user.email as string,
+      sessionValue(cookie).slice(60, 120),
+    ]) {
       expect(text).not.toContain(secret);
     }
   });
@@ -124,19 +135,31 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     await app.idp.revokeRefreshTokens('bob');
     await sleep(1200);
     telemetry.reset();
-    const before = await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' });
+    const before = await count(METRICS.tokenRefreshes.name, {
+      'auth.outcome': 'failure',
+      'auth.error.code': 'invalid_grant',
+      'auth.user_agent.class': 'browser',
+    });
     const thrown = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(AccessTokenError);
     expect((thrown as AccessTokenError).code).toBe('failed_to_refresh_token');
     expect((thrown as { cause: { code: string } }).cause.code).toBe('invalid_grant');
 
     const [refresh] = spans(SPANS.tokenRefresh.name);
-    expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'error.type': 'AccessTokenError', 'auth.oauth.error': 'invalid_grant', 'auth.error.cause': 'OAuth2Error' });
+    expect(refresh!.attributes).toMatchObject({
+      'auth.outcome': 'failure',
+      'auth.error.code': 'invalid_grant',
+      'error.type': 'AccessTokenError',
+      'auth.oauth.error': 'invalid_grant',
+      'auth.error.cause': 'OAuth2Error',
+    });
     expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
     const [get] = spans(SPANS.tokenGet.name);
     expect(get!.attributes).toMatchObject({ 'auth.outcome': 'error', 'auth.error.code': 'failed_to_refresh_token' });
     expect(refresh!.parentSpanContext?.spanId).toBe(get!.spanContext().spanId);
-    expect(await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+    expect(
+      await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
+    ).toBe(before + 1);
   });
 
   it('the access-token route refreshes too: the refresh failure carries the IdP answer, the handler the SDK code', async () => {
@@ -172,7 +195,10 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     const { cookie } = await app.login('alice');
     const middleware = withAuthTelemetry(getAccessTokenAndContinue(auth0));
     const filter = (cls: string) => ({ 'auth.outcome': 'error', 'auth.error.code': 'missing_session', 'auth.user_agent.class': cls });
-    const [monitorBefore, browserBefore] = [await count(METRICS.tokenRequests.name, filter('monitor')), await count(METRICS.tokenRequests.name, filter('browser'))];
+    const [monitorBefore, browserBefore] = [
+      await count(METRICS.tokenRequests.name, filter('monitor')),
+      await count(METRICS.tokenRequests.name, filter('browser')),
+    ];
     const cachedBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });
     telemetry.reset();
     await middleware(app.request('/dashboard', DATADOG));
@@ -209,7 +235,11 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(page.headers.get('x-middleware-next')).toBe('1');
     expect(anonymousPage.headers.getSetCookie()).toEqual([]);
 
-    const handlers = spans(SPANS.handler.name).map((s) => [s.attributes['auth.handler.kind'], s.attributes['auth.outcome'], s.attributes['http.response.status_code']]);
+    const handlers = spans(SPANS.handler.name).map((s) => [
+      s.attributes['auth.handler.kind'],
+      s.attributes['auth.outcome'],
+      s.attributes['http.response.status_code'],
+    ]);
     expect(handlers).toEqual([
       ['login', 'redirect', 307],
       ['callback', 'error', 500],
@@ -235,7 +265,10 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     const wrappedError = await auth0.getAccessToken(app.request('/'), NextResponse.next()).catch((e: unknown) => e);
     expect(Object.getPrototypeOf(wrappedError)).toBe(Object.getPrototypeOf(bareError));
     expect(wrappedError).toMatchObject({ code: (bareError as { code: string }).code, message: (bareError as Error).message });
-    const [bareResponse, wrappedResponse] = [await bare.middleware(app.request('/dashboard', { cookie })), await auth0.middleware(app.request('/dashboard', { cookie }))];
+    const [bareResponse, wrappedResponse] = [
+      await bare.middleware(app.request('/dashboard', { cookie })),
+      await auth0.middleware(app.request('/dashboard', { cookie })),
+    ];
     const shape = (r: Response) => r.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, '=').replace(/Expires=[^;]*/, ''));
     expect(shape(wrappedResponse)).toEqual(shape(bareResponse));
     expect(shape(wrappedResponse)).toHaveLength(6); // the session plus the deletion of 5 stale chunk names
@@ -258,7 +291,9 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     const { cookie } = await app.login('alice');
     telemetry.reset();
     const missing = await auth0.getAccessTokenForConnection({ connection: 'google-oauth2' }, app.request('/'), NextResponse.next()).catch((e: unknown) => e);
-    const failed = await auth0.getAccessTokenForConnection({ connection: 'google-oauth2' }, app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
+    const failed = await auth0
+      .getAccessTokenForConnection({ connection: 'google-oauth2' }, app.request('/', { cookie }), NextResponse.next())
+      .catch((e: unknown) => e);
     expect((missing as { code: string }).code).toBe('missing_session');
     expect((failed as { code: string }).code).toBe('failed_to_exchange_refresh_token');
     const gets = spans(SPANS.tokenGet.name).map((s) => [s.attributes['auth.outcome'], s.attributes['auth.error.code'], s.attributes['error.type']]);
@@ -316,12 +351,18 @@ describe('nextjs-auth0 v4: silent cookie failures', () => {
     const { cookie } = await app.login('alice');
     const rotated = instrumentAuth0(app.client({ secret: V4_OTHER_SECRET }));
     telemetry.reset();
-    const before = await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.session.invalid_reason': 'unknown', 'auth.user_agent.class': 'browser' });
+    const before = await count(METRICS.sessionReads.name, {
+      'auth.outcome': 'invalid',
+      'auth.session.invalid_reason': 'unknown',
+      'auth.user_agent.class': 'browser',
+    });
     expect(await rotated.getSession(app.request('/', { cookie }))).toBeNull();
     const response = await rotated.middleware(app.request('/dashboard', { cookie }));
     expect(response.headers.get('x-middleware-next')).toBe('1');
     expect(response.headers.getSetCookie()).toEqual([]);
-    expect(await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.session.invalid_reason': 'unknown', 'auth.user_agent.class': 'browser' })).toBe(before + 2);
+    expect(
+      await count(METRICS.sessionReads.name, { 'auth.outcome': 'invalid', 'auth.session.invalid_reason': 'unknown', 'auth.user_agent.class': 'browser' }),
+    ).toBe(before + 2);
     expect(spans(SPANS.sessionTouch.name).map((s) => s.attributes['auth.outcome'])).toEqual(['missing']);
   });
 
@@ -451,14 +492,37 @@ describe('onRequestError (Next ≥ 15 instrumentation.ts)', () => {
   it('records auth errors with the route type, the request class and the SDK code; ignores other errors', async () => {
     const thrown = await auth0.getAccessToken(app.request('/'), NextResponse.next()).catch((e: unknown) => e);
     telemetry.reset();
-    const filter = { 'auth.next.route_type': 'render', 'auth.error.code': 'missing_session', 'auth.user_agent.class': 'browser', 'error.type': 'AccessTokenError' };
+    const filter = {
+      'auth.next.route_type': 'render',
+      'auth.error.code': 'missing_session',
+      'auth.user_agent.class': 'browser',
+      'error.type': 'AccessTokenError',
+    };
     const before = await count(METRICS.requestErrors.name, filter);
-    onRequestError(thrown, { path: '/dashboard', method: 'GET', headers: { 'user-agent': CHROME_UA } }, { routerKind: 'App Router', routePath: '/dashboard', routeType: 'render' });
-    onRequestError(new TypeError('x is undefined'), { path: '/', method: 'GET', headers: {} }, { routerKind: 'App Router', routePath: '/', routeType: 'render' });
+    onRequestError(
+      thrown,
+      { path: '/dashboard', method: 'GET', headers: { 'user-agent': CHROME_UA } },
+      { routerKind: 'App Router', routePath: '/dashboard', routeType: 'render' },
+    );
+    onRequestError(
+      new TypeError('x is undefined'),
+      { path: '/', method: 'GET', headers: {} },
+      { routerKind: 'App Router', routePath: '/', routeType: 'render' },
+    );
     const expired = Object.assign(new Error('"exp" claim timestamp check failed'), { name: 'JWTExpired', code: 'ERR_JWT_EXPIRED' });
-    onRequestError(expired, { path: '/', method: 'GET', headers: { 'user-agent': 'kube-probe/1.29' } }, { routerKind: 'Pages Router', routePath: '/proxy', routeType: 'proxy' });
+    onRequestError(
+      expired,
+      { path: '/', method: 'GET', headers: { 'user-agent': 'kube-probe/1.29' } },
+      { routerKind: 'Pages Router', routePath: '/proxy', routeType: 'proxy' },
+    );
     expect(await count(METRICS.requestErrors.name, filter)).toBe(before + 1);
-    expect(await telemetry.count(METRICS.requestErrors.name, { 'auth.next.route_type': 'proxy', 'auth.error.code': 'ERR_JWT_EXPIRED', 'auth.user_agent.class': 'monitor' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await telemetry.count(METRICS.requestErrors.name, {
+        'auth.next.route_type': 'proxy',
+        'auth.error.code': 'ERR_JWT_EXPIRED',
+        'auth.user_agent.class': 'monitor',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     const errors = spans(SPANS.requestError.name);
     expect(errors.map((s) => [s.attributes['auth.next.route_type'], s.attributes['auth.error.code']])).toEqual([
       ['render', 'missing_session'],

@@ -3,13 +3,7 @@ import { isbot } from 'isbot';
 import UserAgent from 'user-agents';
 import { describe, expect, it } from 'vitest';
 import { USER_AGENT_CLASSES, type UserAgentClass } from '../src/core/catalog.js';
-import {
-  MAX_USER_AGENT_LENGTH,
-  classifyRequest,
-  createClassifier,
-  syntheticTypeOf,
-  type Classification,
-} from '../src/core/classifier.js';
+import { MAX_USER_AGENT_LENGTH, classifyRequest, createClassifier, syntheticTypeOf, type Classification } from '../src/core/classifier.js';
 import type { HeaderSource } from '../src/core/headers.js';
 import {
   CLI_USER_AGENTS,
@@ -88,26 +82,77 @@ describe('signature tables', () => {
   it('covers every monitor and CLI named in the facts', () => {
     const classify = createClassifier();
     const monitors = [
-      'Datadog/Synthetics', 'kube-probe/1.29', 'ELB-HealthChecker/2.0', 'Amazon-Route53-Health-Check-Service (ref x)',
-      'CloudWatchSynthetics/arn', 'GoogleHC/1.0', 'GoogleStackdriverMonitoring-UptimeChecks(https://x)',
-      'Edge Health Probe', 'AlwaysOn', 'HealthCheck/1.0', 'Azure Traffic Manager Endpoint Monitor', 'x AppInsights',
-      'Pingdom.com_bot_version_1.4_(x)', 'Mozilla/5.0 (compatible; pingbot/2.0)', 'UptimeRobot/2.0',
-      'StatusCake_Uptime_Checker/1.0', 'Mozilla/5.0 (StatusCake)', 'Better Stack Better Uptime Bot', 'Checkly/1.0',
-      'Mozilla/5.0 (Checkly, https://www.checklyhq.com)', 'Site24x7', 'Catchpoint', 'RuxitSynthetic/1.0',
-      'synthetic-monitoring-agent/v0.1', 'Grafana k6/0.50.0', 'k6/0.45.0', 'Blackbox Exporter/0.24.0',
-      'Uptime-Kuma/1.23.0', 'Cloudflare-Healthchecks/1.0', 'Cloudflare-Traffic-Manager/1.0', 'SentryUptimeBot/1.0',
-      'OhDear/1.1', 'FreshpingBot/1.0', 'Zabbix', 'PRTG Network Monitor', 'Consul Health Check',
-      'vercel-screenshot-bot', 'vercel-favicon-bot', `${CHROME_LINUX} NewRelicSynthetics/1.0`,
+      'Datadog/Synthetics',
+      'kube-probe/1.29',
+      'ELB-HealthChecker/2.0',
+      'Amazon-Route53-Health-Check-Service (ref x)',
+      'CloudWatchSynthetics/arn',
+      'GoogleHC/1.0',
+      'GoogleStackdriverMonitoring-UptimeChecks(https://x)',
+      'Edge Health Probe',
+      'AlwaysOn',
+      'HealthCheck/1.0',
+      'Azure Traffic Manager Endpoint Monitor',
+      'x AppInsights',
+      'Pingdom.com_bot_version_1.4_(x)',
+      'Mozilla/5.0 (compatible; pingbot/2.0)',
+      'UptimeRobot/2.0',
+      'StatusCake_Uptime_Checker/1.0',
+      'Mozilla/5.0 (StatusCake)',
+      'Better Stack Better Uptime Bot',
+      'Checkly/1.0',
+      'Mozilla/5.0 (Checkly, https://www.checklyhq.com)',
+      'Site24x7',
+      'Catchpoint',
+      'RuxitSynthetic/1.0',
+      'synthetic-monitoring-agent/v0.1',
+      'Grafana k6/0.50.0',
+      'k6/0.45.0',
+      'Blackbox Exporter/0.24.0',
+      'Uptime-Kuma/1.23.0',
+      'Cloudflare-Healthchecks/1.0',
+      'Cloudflare-Traffic-Manager/1.0',
+      'SentryUptimeBot/1.0',
+      'OhDear/1.1',
+      'FreshpingBot/1.0',
+      'Zabbix',
+      'PRTG Network Monitor',
+      'Consul Health Check',
+      'vercel-screenshot-bot',
+      'vercel-favicon-bot',
+      `${CHROME_LINUX} NewRelicSynthetics/1.0`,
       `${CHROME_LINUX} DatadogSynthetics`,
     ];
     for (const ua of monitors) expect(classify({ 'user-agent': ua }).class, ua).toBe('monitor');
     const clis = [
-      'curl/8.7.1', 'Wget/1.21', 'python-requests/2.32.3', 'python-httpx/0.27.0', 'Python/3.12 aiohttp/3.9.5',
-      'Go-http-client/1.1', 'node', 'undici', 'axios/1.7.2', 'okhttp/4.12.0', 'Java/17.0.10',
-      'Apache-HttpClient/4.5.14 (Java/17)', 'PostmanRuntime/7.39.0', 'insomnia/9.2.0', 'HTTPie/3.2.2',
-      'libwww-perl/6.77', 'Ruby', 'Faraday v2.9.0', 'got (https://github.com/sindresorhus/got)', 'node-fetch',
-      'Deno/1.44.4', 'Bun/1.1.17', 'Python-urllib/3.12', 'Dart/3.4 (dart:io)', 'reqwest/0.12.5', 'Python/3.11',
-      'PycURL/7.45.3 libcurl/8.6.0', 'lwp-request/6.77 libwww-perl/6.77',
+      'curl/8.7.1',
+      'Wget/1.21',
+      'python-requests/2.32.3',
+      'python-httpx/0.27.0',
+      'Python/3.12 aiohttp/3.9.5',
+      'Go-http-client/1.1',
+      'node',
+      'undici',
+      'axios/1.7.2',
+      'okhttp/4.12.0',
+      'Java/17.0.10',
+      'Apache-HttpClient/4.5.14 (Java/17)',
+      'PostmanRuntime/7.39.0',
+      'insomnia/9.2.0',
+      'HTTPie/3.2.2',
+      'libwww-perl/6.77',
+      'Ruby',
+      'Faraday v2.9.0',
+      'got (https://github.com/sindresorhus/got)',
+      'node-fetch',
+      'Deno/1.44.4',
+      'Bun/1.1.17',
+      'Python-urllib/3.12',
+      'Dart/3.4 (dart:io)',
+      'reqwest/0.12.5',
+      'Python/3.11',
+      'PycURL/7.45.3 libcurl/8.6.0',
+      'lwp-request/6.77 libwww-perl/6.77',
     ];
     for (const ua of clis) expect(classify({ 'user-agent': ua }).class, ua).toBe('cli');
   });
@@ -116,7 +161,11 @@ describe('signature tables', () => {
 describe('labelled corpus', () => {
   it('is large and covers every class', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(300);
-    for (const cls of USER_AGENT_CLASSES) expect(corpus.some((e) => e.expected === cls), cls).toBe(true);
+    for (const cls of USER_AGENT_CLASSES)
+      expect(
+        corpus.some((e) => e.expected === cls),
+        cls,
+      ).toBe(true);
     const patterns = new Set(crawlers.map((c) => c.pattern));
     expect(RELABELLED_PATTERNS.filter((p) => !patterns.has(p))).toEqual([]);
   });
@@ -227,9 +276,7 @@ describe('rule order', () => {
     expect(classify({ 'user-agent': CHROME_LINUX, 'sec-datadog': 'Request sent by a Datadog Synthetics Browser Test - test_id: abc-def-ghi' }).rule).toBe(
       'header:sec-datadog',
     );
-    expect(classify({ 'user-agent': CHROME_LINUX, 'x-abuse-info': 'Request sent by a synthetic monitor - monitor id: 1' }).rule).toBe(
-      'header:x-abuse-info',
-    );
+    expect(classify({ 'user-agent': CHROME_LINUX, 'x-abuse-info': 'Request sent by a synthetic monitor - monitor id: 1' }).rule).toBe('header:x-abuse-info');
     expect(classify({ 'user-agent': CHROME_LINUX, 'x-abuse-info': 'report abuse to abuse@example.com' }).class).toBe('browser');
     expect(classify({ 'user-agent': CHROME_LINUX, 'x-datadog-origin': 'rum' }).class).toBe('browser');
   });

@@ -12,14 +12,7 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/catalog.js';
-import {
-  DATADOG_ENV_TAG,
-  DATADOG_SERVICE_TAG,
-  PROMETHEUS_SERVICE_LABEL,
-  datadogMetricName,
-  datadogTag,
-  prometheusLabel,
-} from '../src/core/naming.js';
+import { DATADOG_ENV_TAG, DATADOG_SERVICE_TAG, PROMETHEUS_SERVICE_LABEL, datadogMetricName, datadogTag, prometheusLabel } from '../src/core/naming.js';
 import { ALERT_NAMES, runbookAnchor } from '../dashboards/src/alerts.js';
 import { DEFAULT_OPTIONS, PATHS, buildAll } from '../dashboards/src/index.js';
 import { PANELS } from '../dashboards/src/panels.js';
@@ -73,7 +66,12 @@ function promqlVocabulary(expr: string) {
   const metrics = [...expr.matchAll(/([a-zA-Z_:][\w:]*)\{/g)].map((m) => m[1]!).filter((m) => m !== '__name__');
   const labels = [
     ...[...expr.matchAll(/[{,]\s*([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*"/g)].map((m) => m[1]!),
-    ...[...expr.matchAll(/\b(?:by|on|without|ignoring)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()).filter(Boolean)),
+    ...[...expr.matchAll(/\b(?:by|on|without|ignoring)\s*\(([^)]*)\)/g)].flatMap((m) =>
+      m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   ].filter((l) => l !== '__name__');
   return { metrics, labels };
 }
@@ -83,10 +81,7 @@ function datadogVocabulary(query: string) {
   const metrics = [...query.matchAll(/(?:^|[\s(:])(?:sum|avg|min|max|count|p\d+):([a-z][\w.]*)\{/g)].map((m) => m[1]!);
   const scopes = [...query.matchAll(/([a-z][\w.]*)\{([^}]*)\}/g)].map((m) => m[2]!);
   const groups = [...query.matchAll(/\bby \{([^}]*)\}/g)].map((m) => m[1]!);
-  const tags = [
-    ...scopes.flatMap((s) => [...s.matchAll(/!?([a-z][\w.]*):/g)].map((m) => m[1]!)),
-    ...groups.flatMap((g) => g.split(',').map((t) => t.trim())),
-  ];
+  const tags = [...scopes.flatMap((s) => [...s.matchAll(/!?([a-z][\w.]*):/g)].map((m) => m[1]!)), ...groups.flatMap((g) => g.split(',').map((t) => t.trim()))];
   return { metrics, tags };
 }
 
@@ -542,14 +537,11 @@ describe('every catalog metric is on both dashboards (or listed in OFF_DASHBOARD
     ),
   );
   const metricOfDatadogName = new Map(METRIC_KEYS.map((m) => [datadogMetricName(m), m]));
-  const grafanaUsed = (exprs: readonly string[]) =>
-    new Set(exprs.flatMap((e) => promqlVocabulary(e).metrics.flatMap((s) => metricOfSeries.get(s) ?? [])));
+  const grafanaUsed = (exprs: readonly string[]) => new Set(exprs.flatMap((e) => promqlVocabulary(e).metrics.flatMap((s) => metricOfSeries.get(s) ?? [])));
   const datadogUsed = (queries: readonly string[]) =>
     new Set(queries.flatMap((q) => datadogVocabulary(q).metrics.flatMap((n) => metricOfDatadogName.get(n) ?? [])));
 
-  const grafanaExprs = readJson<{ panels: GrafanaPanel[] }>(PATHS.grafanaDashboard).panels.flatMap((p) =>
-    (p.targets ?? []).map((t) => t.expr),
-  );
+  const grafanaExprs = readJson<{ panels: GrafanaPanel[] }>(PATHS.grafanaDashboard).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
   const datadogQueries = (readJson<any>(PATHS.datadogDashboard).widgets as any[])
     .flatMap((w) => (w.definition.type === 'group' ? w.definition.widgets : [w]))
     .flatMap((w: any) => (w.definition.requests ?? []).flatMap((r: any) => [r.q, ...(r.queries ?? []).map((q: any) => q.query)]))

@@ -26,16 +26,30 @@ function jwe(header: Record<string, unknown>): string {
 describe('observeCall', () => {
   it('returns the very same value and rethrows the very same error object', async () => {
     const value = { accessToken: 'x' };
-    await expect(observeCall('tokenGet', { sdk: 'custom' }, async () => value, { result: () => ({ outcome: 'cached' }), error: () => ({ outcome: 'error' }) })).resolves.toBe(value);
+    await expect(
+      observeCall('tokenGet', { sdk: 'custom' }, async () => value, { result: () => ({ outcome: 'cached' }), error: () => ({ outcome: 'error' }) }),
+    ).resolves.toBe(value);
     const failure = Object.assign(new Error('boom'), { code: 'ERR_MISSING_SESSION' });
-    const caught = await observeCall('tokenGet', { sdk: 'custom' }, async () => {
-      throw failure;
-    }, { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) }).catch((e: unknown) => e);
+    const caught = await observeCall(
+      'tokenGet',
+      { sdk: 'custom' },
+      async () => {
+        throw failure;
+      },
+      { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) },
+    ).catch((e: unknown) => e);
     expect(caught).toBe(failure);
     const syncFailure = new TypeError('sync');
-    expect(() => observeCall('sessionRead', { sdk: 'custom' }, () => {
-      throw syncFailure;
-    }, { result: () => ({ outcome: 'found' }), error: (e) => ({ outcome: 'error', error: e }) })).toThrow(syncFailure);
+    expect(() =>
+      observeCall(
+        'sessionRead',
+        { sdk: 'custom' },
+        () => {
+          throw syncFailure;
+        },
+        { result: () => ({ outcome: 'found' }), error: (e) => ({ outcome: 'error', error: e }) },
+      ),
+    ).toThrow(syncFailure);
   });
 
   it('records one INTERNAL span under the active span, with bounded metric attributes on span and metric', async () => {
@@ -44,9 +58,14 @@ describe('observeCall', () => {
     const request = new Request('https://app.example/dashboard', { headers: { 'user-agent': 'Datadog/Synthetics' } });
     const before = await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor' });
     await context.with(trace.setSpan(context.active(), parent), () =>
-      observeCall('tokenGet', { sdk: 'nextjs-auth0-v3', request }, async () => {
-        throw Object.assign(new Error('The user does not have a valid session.'), { name: 'AccessTokenError', code: 'ERR_MISSING_SESSION' });
-      }, { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) }).catch(() => undefined),
+      observeCall(
+        'tokenGet',
+        { sdk: 'nextjs-auth0-v3', request },
+        async () => {
+          throw Object.assign(new Error('The user does not have a valid session.'), { name: 'AccessTokenError', code: 'ERR_MISSING_SESSION' });
+        },
+        { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) },
+      ).catch(() => undefined),
     );
     parent.end();
     const [span] = telemetry.finishedSpans(SPANS.tokenGet.name);
@@ -66,7 +85,11 @@ describe('observeCall', () => {
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'ERR_MISSING_SESSION' });
     // The error message can carry user data: it is not recorded anywhere.
     expect(spanText([span!])).not.toContain('valid session');
-    const after = await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor', 'auth.error.code': 'ERR_MISSING_SESSION' });
+    const after = await telemetry.count(METRICS.tokenRequests.name, {
+      'auth.outcome': 'error',
+      'auth.user_agent.class': 'monitor',
+      'auth.error.code': 'ERR_MISSING_SESSION',
+    });
     expect(after - before).toBe(1);
   });
 
@@ -77,7 +100,10 @@ describe('observeCall', () => {
       },
     });
     const before = engine().recorder.counterTotal('instrumentationErrors');
-    const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 42, { result: () => ({ outcome: 'found' }), error: () => ({ outcome: 'error' }) });
+    const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 42, {
+      result: () => ({ outcome: 'found' }),
+      error: () => ({ outcome: 'error' }),
+    });
     expect(value).toBe(42);
     const value2 = await observeCall('sessionRead', { sdk: 'custom' }, async () => 43, {
       result: () => {
@@ -103,7 +129,10 @@ describe('observeCall', () => {
     metrics.disable();
     metrics.setGlobalMeterProvider(broken as never);
     try {
-      const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 'session', { result: () => ({ outcome: 'found' }), error: () => ({ outcome: 'error' }) });
+      const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 'session', {
+        result: () => ({ outcome: 'found' }),
+        error: () => ({ outcome: 'error' }),
+      });
       expect(value).toBe('session');
     } finally {
       metrics.disable();
@@ -121,7 +150,12 @@ describe('bounded attributes', () => {
       code: 'ERR_FAILED_REFRESH_GRANT',
       cause: Object.assign(new Error('grant request is invalid'), { name: 'IdentityProviderError', error: 'invalid_grant' }),
     });
-    expect(normalizeError(refreshFailure)).toEqual({ code: 'ERR_FAILED_REFRESH_GRANT', oauthCode: 'invalid_grant', type: 'AccessTokenError', causeName: 'IdentityProviderError' });
+    expect(normalizeError(refreshFailure)).toEqual({
+      code: 'ERR_FAILED_REFRESH_GRANT',
+      oauthCode: 'invalid_grant',
+      type: 'AccessTokenError',
+      causeName: 'IdentityProviderError',
+    });
     expect(normalizeError({ code: 'failed_to_refresh_token', cause: { code: 'invalid_grant' } }).oauthCode).toBe('invalid_grant');
     expect(normalizeError({ cause: { error: 'user-controlled-<script>' } }).oauthCode).toBe(OTHER);
     expect(normalizeError(null).code).toBe(OTHER);
@@ -132,9 +166,14 @@ describe('bounded attributes', () => {
   it('keeps at most maxRoutes route templates and rejects raw paths', async () => {
     configureAuthTelemetry({ maxRoutes: 2 });
     for (const route of ['/a/[id]', '/b', '/c', '/a/[id]', '/search?q=secret']) {
-      await observeCall('sessionRead', { sdk: 'custom', route }, async () => null, { result: () => ({ outcome: 'missing' }), error: () => ({ outcome: 'error' }) });
+      await observeCall('sessionRead', { sdk: 'custom', route }, async () => null, {
+        result: () => ({ outcome: 'missing' }),
+        error: () => ({ outcome: 'error' }),
+      });
     }
-    const routes = new Set((await telemetry.points(METRICS.sessionReads.name, { 'auth.sdk': 'custom', 'auth.outcome': 'missing' })).map((p) => p.attributes['http.route']));
+    const routes = new Set(
+      (await telemetry.points(METRICS.sessionReads.name, { 'auth.sdk': 'custom', 'auth.outcome': 'missing' })).map((p) => p.attributes['http.route']),
+    );
     expect(routes).toEqual(new Set(['/a/[id]', '/b', OTHER]));
     configureAuthTelemetry({});
   });
@@ -150,10 +189,16 @@ describe('bounded attributes', () => {
     expect(saltedHmacSha256('Jefe')('what do ya want for nothing?')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
     expect(saltedHmacSha256('k'.repeat(131))('a'.repeat(1000))).toBe('3a5989b48ffdafb536b3962e724c8b43ba309214535607865f37da6b0de698f0');
     telemetry.reset();
-    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
+    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, {
+      result: () => ({ outcome: 'found', userId: 'auth0|user-1' }),
+      error: () => ({ outcome: 'error' }),
+    });
     expect(telemetry.finishedSpans()[0]!.attributes['user.hash']).toBeUndefined();
     configureAuthTelemetry({ hashUserId: { salt: 'a-secret-salt-of-some-length' } });
-    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, { result: () => ({ outcome: 'found', userId: 'auth0|user-1' }), error: () => ({ outcome: 'error' }) });
+    await observeCall('sessionRead', { sdk: 'custom' }, async () => 1, {
+      result: () => ({ outcome: 'found', userId: 'auth0|user-1' }),
+      error: () => ({ outcome: 'error' }),
+    });
     const hash = telemetry.finishedSpans()[1]!.attributes['user.hash'];
     expect(hash).toBe('b2b7cfc155a68d2e073eb8ce2ea1ccfd77db93003da5364acd18dbc681740528');
     expect(spanText(telemetry.finishedSpans())).not.toContain('user-1');
@@ -209,7 +254,13 @@ describe('withAuthTelemetry', () => {
     await run(new Response('boom', { status: 500 }));
     await run(undefined);
     const outcomes = telemetry.finishedSpans(SPANS.middleware.name).map((s) => [s.attributes['auth.outcome'], s.attributes['error.type']]);
-    expect(outcomes).toEqual([['pass', undefined], ['redirect', undefined], ['unauthorized', undefined], ['error', '500'], ['pass', undefined]]);
+    expect(outcomes).toEqual([
+      ['pass', undefined],
+      ['redirect', undefined],
+      ['unauthorized', undefined],
+      ['error', '500'],
+      ['pass', undefined],
+    ]);
     const duration = await telemetry.points(METRICS.middlewareDuration.name);
     expect(duration.length).toBeGreaterThan(0);
   });
@@ -239,7 +290,7 @@ describe('withAuthTelemetry', () => {
     expect(token!.parentSpanContext?.spanId).toBe(middleware!.spanContext().spanId);
   });
 
-  it("names the middleware after the first instrumented SDK it calls, unless the app named one; a middleware calling none is custom", async () => {
+  it('names the middleware after the first instrumented SDK it calls, unless the app named one; a middleware calling none is custom', async () => {
     telemetry.reset();
     const call = (request: Request, sdk: 'nextjs-auth0-v4' | 'next-auth-v4') =>
       observeCall('sessionRead', { sdk, request }, async () => null, { result: () => ({ outcome: 'missing' }), error: () => ({ outcome: 'error' }) });
@@ -329,7 +380,9 @@ describe('span start and span modes', () => {
     expect(epochMs(tokenSpans[0]!.startTime)).toBeLessThanOrEqual(epochMs(refreshSpan!.startTime) + 1);
 
     telemetry.reset();
-    const response = await withAuthTelemetry(async () => new Response(null, { status: 200 }))(new Request('https://app.example/', { headers: { 'user-agent': CHROME } }));
+    const response = await withAuthTelemetry(async () => new Response(null, { status: 200 }))(
+      new Request('https://app.example/', { headers: { 'user-agent': CHROME } }),
+    );
     await withAuthTelemetry(async () => {
       throw new Error('middleware bug');
     })(new Request('https://app.example/')).catch(() => undefined);

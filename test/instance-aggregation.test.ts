@@ -47,9 +47,7 @@ function summedAway(selection: SyntaxNode, src: string): boolean {
     const modifier = p.getChild('AggregateModifier');
     if (!modifier) return true;
     const labels = (modifier.getChild('GroupingLabels')?.getChildren('LabelName') ?? []).map((l) => text(src, l));
-    const keeps = modifier.getChild('Without')
-      ? PROM_INSTANCE_LABELS.some((l) => !labels.includes(l))
-      : labels.some((l) => PROM_INSTANCE_LABELS.includes(l));
+    const keeps = modifier.getChild('Without') ? PROM_INSTANCE_LABELS.some((l) => !labels.includes(l)) : labels.some((l) => PROM_INSTANCE_LABELS.includes(l));
     if (!keeps) return true;
   }
   return false;
@@ -82,7 +80,10 @@ function checkDatadog(query: string): Verdict {
     if (!DATADOG_METRICS.has(metric!)) continue;
     checked++;
     if (!agg || !/^(sum|avg|min|max|count|p\d+)$/.test(agg)) problems.push(`no space aggregation: ${term}`);
-    const kept = (by ?? '').split(',').map((t) => t.trim()).filter((t) => DATADOG_INSTANCE_TAGS.includes(t));
+    const kept = (by ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => DATADOG_INSTANCE_TAGS.includes(t));
     if (kept.length) problems.push(`keeps ${kept.join(', ')}: ${term}`);
   }
   return { checked, problems };
@@ -107,7 +108,8 @@ function generatedQueries(files: Record<string, string>): Source[] {
   const widgets = (ws: any[]): any[] => ws.flatMap((w) => [w, ...widgets(w.definition.widgets ?? [])]);
   for (const w of widgets(JSON.parse(files[PATHS.datadogDashboard]!).widgets)) {
     for (const r of w.definition.requests ?? []) {
-      for (const q of [r.q, ...(r.queries ?? []).map((x: any) => x.query)].filter(Boolean)) add('datadog', `${PATHS.datadogDashboard} ${w.definition.title}`, q);
+      for (const q of [r.q, ...(r.queries ?? []).map((x: any) => x.query)].filter(Boolean))
+        add('datadog', `${PATHS.datadogDashboard} ${w.definition.title}`, q);
     }
   }
   for (const m of JSON.parse(files[PATHS.datadogMonitors]!)) if (m.type !== 'composite') add('datadog', `${PATHS.datadogMonitors} ${m.name}`, m.query);
@@ -195,7 +197,11 @@ describe('negative controls: the checker flags what keeps an instance', () => {
     const problems = problemsOf(files);
     const rules = generatedQueries(files).filter((s) => s.kind === 'promql' && check(s).checked > 0 && !s.where.startsWith(PATHS.grafanaDashboard));
     expect(rules.length).toBeGreaterThan(10);
-    for (const r of rules) expect(problems.some((p) => p.startsWith(`${r.where}:`)), r.where).toBe(true);
+    for (const r of rules)
+      expect(
+        problems.some((p) => p.startsWith(`${r.where}:`)),
+        r.where,
+      ).toBe(true);
     // The dashboards do not take that switch and stay clean.
     expect(problems.filter((p) => p.startsWith(PATHS.grafanaDashboard) || p.startsWith('dashboards/datadog'))).toEqual([]);
   });

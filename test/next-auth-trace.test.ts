@@ -38,7 +38,13 @@ async function loginForRefreshToken(): Promise<string> {
   const client = new BrowserClient();
   const redirectUri = `${backendUrl}/cb`;
   const authorize = new URL(`${idp.url}/auth`);
-  authorize.search = new URLSearchParams({ client_id: idp.clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid offline_access', state: 's' }).toString();
+  authorize.search = new URLSearchParams({
+    client_id: idp.clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: 'openid offline_access',
+    state: 's',
+  }).toString();
   const page = await client.get(authorize);
   const form = parseForms(page.body).find((f) => f.inputNames.includes('username'))!;
   const done = await client.submit(form, page.url, { username: 'alice', password: 'alice-password' });
@@ -66,7 +72,11 @@ beforeAll(async () => {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ accessToken: json.access_token, accessTokenExpiry: Date.now() + (json.expires_in as number) * 1000, refreshToken: json.refresh_token }),
+      JSON.stringify({
+        accessToken: json.access_token,
+        accessTokenExpiry: Date.now() + (json.expires_in as number) * 1000,
+        refreshToken: json.refresh_token,
+      }),
     );
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
@@ -83,12 +93,21 @@ afterAll(async () => {
 });
 
 const refreshes = (filter: Record<string, unknown>) => telemetry.count(METRICS.tokenRefreshes.name, { 'auth.sdk': 'custom', ...filter });
-const lost = () => telemetry.count(METRICS.refreshUnpersisted.name, { 'auth.sdk': 'custom', 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'RefreshAccessTokenError' });
+const lost = () =>
+  telemetry.count(METRICS.refreshUnpersisted.name, {
+    'auth.sdk': 'custom',
+    'auth.refresh.unpersisted_reason': 'token_reused',
+    'auth.error.code': 'RefreshAccessTokenError',
+  });
 
 describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () => {
   it('records a rotation, then the reuse of the rotated token as a lost rotation with RefreshAccessTokenError', async () => {
     const refreshToken = await loginForRefreshToken();
-    const before = { success: await refreshes({ 'auth.outcome': 'success' }), failure: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' }), lost: await lost() };
+    const before = {
+      success: await refreshes({ 'auth.outcome': 'success' }),
+      failure: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' }),
+      lost: await lost(),
+    };
     telemetry.reset();
 
     const refreshed = await refreshAccessToken({ accessToken: 'old', accessTokenExpiry: 0, refreshToken });
@@ -120,7 +139,7 @@ describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () =>
     expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshTokenError' })).toBeGreaterThanOrEqual(1);
   });
 
-  it("maps a thrown token-endpoint body to its OAuth error, and classifies the request it is given", async () => {
+  it('maps a thrown token-endpoint body to its OAuth error, and classifies the request it is given', async () => {
     const before = await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'bot' });
     const exchange = traceTokenRefresh(
       async (_request: Request, refreshToken: string) => {

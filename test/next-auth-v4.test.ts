@@ -38,11 +38,21 @@ function inlineRotationOptions(): AuthOptions {
         try {
           const response = await fetch(tokenEndpoint, {
             method: 'POST',
-            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token.refreshToken as string, client_id: idp.clientId, client_secret: idp.clientSecret }),
+            body: new URLSearchParams({
+              grant_type: 'refresh_token',
+              refresh_token: token.refreshToken as string,
+              client_id: idp.clientId,
+              client_secret: idp.clientSecret,
+            }),
           });
           const body = (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string };
           if (!response.ok) throw body;
-          return { ...token, accessToken: body.access_token, accessTokenExpiry: Date.now() + body.expires_in * 1000, refreshToken: body.refresh_token ?? token.refreshToken };
+          return {
+            ...token,
+            accessToken: body.access_token,
+            accessTokenExpiry: Date.now() + body.expires_in * 1000,
+            refreshToken: body.refresh_token ?? token.refreshToken,
+          };
         } catch {
           return { ...token, error: 'RefreshAccessTokenError' } as JWT;
         }
@@ -71,12 +81,20 @@ beforeAll(async () => {
   ({ authOptions: snippetOptions } = await import('../docs/snippets/next-auth-options.js'));
   expect(`${idp.url}/token`).toBe(tokenEndpoint); // the snippet's token URL
   inlineOptions = inlineRotationOptions();
-  const NextAuth = (await import('next-auth')).default as unknown as (options: AuthOptions) => (req: Request, ctx: { params: { nextauth: string[] } }) => Promise<Response>;
+  const NextAuth = (await import('next-auth')).default as unknown as (
+    options: AuthOptions,
+  ) => (req: Request, ctx: { params: { nextauth: string[] } }) => Promise<Response>;
   ({ getServerSession } = (await import('next-auth/next')) as unknown as { getServerSession: typeof getServerSession });
   const snippetHandler = NextAuth(snippetOptions);
   const inlineHandler = NextAuth(inlineOptions);
-  snippetApp = await startNextAuthApp((req, path) => snippetHandler(req, { params: { nextauth: path } }), (url) => idp.registerRedirectUris(url).then(() => undefined));
-  inlineApp = await startNextAuthApp((req, path) => inlineHandler(req, { params: { nextauth: path } }), (url) => idp.registerRedirectUris(url).then(() => undefined));
+  snippetApp = await startNextAuthApp(
+    (req, path) => snippetHandler(req, { params: { nextauth: path } }),
+    (url) => idp.registerRedirectUris(url).then(() => undefined),
+  );
+  inlineApp = await startNextAuthApp(
+    (req, path) => inlineHandler(req, { params: { nextauth: path } }),
+    (url) => idp.registerRedirectUris(url).then(() => undefined),
+  );
 });
 
 afterAll(async () => {
@@ -112,7 +130,10 @@ describe.each([
   it('records a refresh through the route handler, persisted: later reads neither refresh nor count a lost rotation', async () => {
     const client = await signInWithExpiringToken(app());
     const before = { success: await refreshes({ 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }), lost: await unpersisted() };
-    const durationBefore = (await telemetry.points(METRICS.tokenRefreshDuration.name, { 'auth.sdk': 'next-auth-v4' })).reduce((sum, p) => sum + (typeof p.value === 'number' ? 0 : p.value.sum ?? 0), 0);
+    const durationBefore = (await telemetry.points(METRICS.tokenRefreshDuration.name, { 'auth.sdk': 'next-auth-v4' })).reduce(
+      (sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)),
+      0,
+    );
     telemetry.reset();
 
     const first = await readSession(client, app().url);
@@ -123,7 +144,10 @@ describe.each([
     // The span covers the exchange with the IdP, not just the moment the refresh was recognised.
     const durationMs = span!.duration[0] * 1000 + span!.duration[1] / 1e6;
     expect(durationMs).toBeGreaterThan(1);
-    const durationAfter = (await telemetry.points(METRICS.tokenRefreshDuration.name, { 'auth.sdk': 'next-auth-v4' })).reduce((sum, p) => sum + (typeof p.value === 'number' ? 0 : p.value.sum ?? 0), 0);
+    const durationAfter = (await telemetry.points(METRICS.tokenRefreshDuration.name, { 'auth.sdk': 'next-auth-v4' })).reduce(
+      (sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)),
+      0,
+    );
     expect(durationAfter - durationBefore).toBeGreaterThan(0.001);
 
     const afterFirst = await refreshes({});
@@ -155,14 +179,18 @@ describe.each([
     // First render: the refresh succeeds, but a Server Component cannot write the new cookie.
     const first = await serverComponentSession(app(), options(), cookie);
     expect(first?.error).toBeUndefined();
-    expect(await unpersisted({ 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': reuseCode, 'auth.user_agent.class': 'browser' })).toBe(before.lost);
+    expect(await unpersisted({ 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': reuseCode, 'auth.user_agent.class': 'browser' })).toBe(
+      before.lost,
+    );
     // Second render with the same old cookie: the IdP sees the rotated refresh token again.
     const second = await serverComponentSession(app(), options(), cookie);
     expect(second?.error).toBe('RefreshAccessTokenError');
     expect(idp.tokenRequests().filter((r) => r.error === 'invalid_grant').length).toBe(idpFailuresBefore + 1);
 
     expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': reuseCode })).toBe(before.failures + 1);
-    expect(await unpersisted({ 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': reuseCode, 'auth.user_agent.class': 'browser' })).toBe(before.lost + 1);
+    expect(await unpersisted({ 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': reuseCode, 'auth.user_agent.class': 'browser' })).toBe(
+      before.lost + 1,
+    );
     const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).find((s) => s.attributes['auth.outcome'] === 'failure');
     expect(failed?.events.map((e) => e.name)).toContain('auth.refresh.unpersisted');
     // Nothing secret left the process: no token, cookie or email in any span.
@@ -241,16 +269,27 @@ describe('NextAuth v4 logger and events', () => {
     } as AuthOptions);
     expect(options.theme).toEqual({ colorScheme: 'light' });
     expect(options.providers).toBe(snippetOptions.providers);
-    const NextAuth = (await import('next-auth')).default as unknown as (o: AuthOptions) => (req: Request, ctx: { params: { nextauth: string[] } }) => Promise<Response>;
+    const NextAuth = (await import('next-auth')).default as unknown as (
+      o: AuthOptions,
+    ) => (req: Request, ctx: { params: { nextauth: string[] } }) => Promise<Response>;
     const handler = NextAuth(options);
-    const app = await startNextAuthApp((req, path) => handler(req, { params: { nextauth: path } }), (url) => idp.registerRedirectUris(url).then(() => undefined));
+    const app = await startNextAuthApp(
+      (req, path) => handler(req, { params: { nextauth: path } }),
+      (url) => idp.registerRedirectUris(url).then(() => undefined),
+    );
     try {
-      const before = await telemetry.count(METRICS.handlerRequests.name, { 'auth.sdk': 'next-auth-v4', 'auth.handler.kind': 'callback', 'auth.outcome': 'success' });
+      const before = await telemetry.count(METRICS.handlerRequests.name, {
+        'auth.sdk': 'next-auth-v4',
+        'auth.handler.kind': 'callback',
+        'auth.outcome': 'success',
+      });
       const client = await signIn(app.url);
       expect(signInEvents).toHaveLength(1);
       expect((signInEvents[0] as { account?: { provider?: string } }).account?.provider).toBe('oidc');
       await vi.waitFor(async () =>
-        expect(await telemetry.count(METRICS.handlerRequests.name, { 'auth.sdk': 'next-auth-v4', 'auth.handler.kind': 'callback', 'auth.outcome': 'success' })).toBe(before + 1),
+        expect(
+          await telemetry.count(METRICS.handlerRequests.name, { 'auth.sdk': 'next-auth-v4', 'auth.handler.kind': 'callback', 'auth.outcome': 'success' }),
+        ).toBe(before + 1),
       );
       const { name, value } = sessionCookieOf(client.jar);
       client.jar.set(name, `${value.slice(0, 10)}x${value.slice(11)}`);

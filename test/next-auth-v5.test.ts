@@ -25,11 +25,20 @@ let app: NextAuthApp;
 beforeAll(async () => {
   telemetry.install();
   idp = await startIdp({ accessTokenTtl: 3600 });
-  Object.assign(process.env, { AUTH_OIDC_ISSUER: idp.url, AUTH_OIDC_ID: idp.clientId, AUTH_OIDC_SECRET: idp.clientSecret, AUTH_SECRET: SECRET, AUTH_TRUST_HOST: 'true' });
+  Object.assign(process.env, {
+    AUTH_OIDC_ISSUER: idp.url,
+    AUTH_OIDC_ID: idp.clientId,
+    AUTH_OIDC_SECRET: idp.clientSecret,
+    AUTH_SECRET: SECRET,
+    AUTH_TRUST_HOST: 'true',
+  });
   ({ authConfig } = await import('../docs/snippets/authjs-v5-config.js'));
   NextAuth = (await import('next-auth-v5')).default as unknown as typeof NextAuth;
   nextAuth = NextAuth(authConfig);
-  app = await startNextAuthApp((_req, _path, req) => (req.method === 'POST' ? nextAuth.handlers.POST(req) : nextAuth.handlers.GET(req)), (url) => idp.registerRedirectUris(url).then(() => undefined));
+  app = await startNextAuthApp(
+    (_req, _path, req) => (req.method === 'POST' ? nextAuth.handlers.POST(req) : nextAuth.handlers.GET(req)),
+    (url) => idp.registerRedirectUris(url).then(() => undefined),
+  );
 });
 
 afterAll(async () => {
@@ -164,7 +173,10 @@ describe('Auth.js v5', () => {
   it('leaves a configuration without callbacks working and still sees its session reads through events.session', async () => {
     const bare = instrumentNextAuth({ providers: (authConfig as { providers: unknown }).providers, secret: SECRET, trustHost: true });
     const bareAuth = NextAuth(bare);
-    const bareApp = await startNextAuthApp((_req, _path, req) => (req.method === 'POST' ? bareAuth.handlers.POST(req) : bareAuth.handlers.GET(req)), (url) => idp.registerRedirectUris(url).then(() => undefined));
+    const bareApp = await startNextAuthApp(
+      (_req, _path, req) => (req.method === 'POST' ? bareAuth.handlers.POST(req) : bareAuth.handlers.GET(req)),
+      (url) => idp.registerRedirectUris(url).then(() => undefined),
+    );
     try {
       const client = await signIn(bareApp.url);
       const before = await sessionReads({ 'auth.outcome': 'found', 'auth.user_agent.class': 'browser' });

@@ -26,7 +26,9 @@ type CollectorConfig = Partial<Record<(typeof KINDS)[number], Record<string, unk
 };
 
 const read = (path: string) => readFileSync(path, 'utf8');
-const collectorFiles = readdirSync(COLLECTOR_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const collectorFiles = readdirSync(COLLECTOR_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const loadCollector = (file: string) => parse(read(join(COLLECTOR_DIR, file))) as CollectorConfig;
 /** `deltatocumulative/fast` is of type `deltatocumulative`. */
 const typeOf = (id: string) => id.split('/')[0]!;
@@ -63,7 +65,7 @@ function wiringProblems(cfg: CollectorConfig): string[] {
 function touchesInstanceId(id: string, config: unknown): boolean {
   const type = typeOf(id);
   if (type === 'resource') {
-    const actions = ((config as { attributes?: { key?: string; action?: string }[] })?.attributes ?? []);
+    const actions = (config as { attributes?: { key?: string; action?: string }[] })?.attributes ?? [];
     return actions.some((a) => a.key === INSTANCE_ID && a.action !== 'insert');
   }
   if (type === 'transform') {

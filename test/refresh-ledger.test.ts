@@ -28,7 +28,8 @@ async function refresh(refreshToken: string, dead = false): Promise<void> {
   await exchange({ refreshToken, dead }).catch(() => undefined);
 }
 
-const reused = () => telemetry.count(METRICS.refreshUnpersisted.name, { 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'invalid_grant' });
+const reused = () =>
+  telemetry.count(METRICS.refreshUnpersisted.name, { 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'invalid_grant' });
 
 describe('InMemoryRefreshTokenLedger', () => {
   it('forgets the oldest fingerprints first once full, and re-adding does not evict', () => {
@@ -137,7 +138,9 @@ describe('lost-rotation detection through the engine', () => {
   it('rejects ledger options that cannot work, at configuration time', () => {
     expect(() => configureAuthTelemetry({ refreshTokenLedger: { capacity: 0 } })).toThrow(AuthTelemetryConfigError);
     expect(() => configureAuthTelemetry({ refreshTokenLedger: { salt: 'short' } })).toThrow(/at least 16/);
-    expect(() => configureAuthTelemetry({ refreshTokenLedger: { store: { has: () => false } as unknown as RefreshTokenLedger } })).toThrow(/has\(fingerprint\) and add/);
+    expect(() => configureAuthTelemetry({ refreshTokenLedger: { store: { has: () => false } as unknown as RefreshTokenLedger } })).toThrow(
+      /has\(fingerprint\) and add/,
+    );
   });
 });
 
@@ -147,12 +150,27 @@ describe('nextjs-auth0 v3 getAccessToken', () => {
     const env = inject('v3');
     const sdk = await import('@auth0/nextjs-auth0');
     const auth0 = instrumentAuth0(
-      sdk.initAuth0({ secret: env.secret, baseURL: env.appUrl, issuerBaseURL: env.issuer, clientID: env.clientId, clientSecret: env.clientSecret, authorizationParams: { scope: SCOPE } }),
+      sdk.initAuth0({
+        secret: env.secret,
+        baseURL: env.appUrl,
+        issuerBaseURL: env.issuer,
+        clientID: env.clientId,
+        clientSecret: env.clientSecret,
+        authorizationParams: { scope: SCOPE },
+      }),
     );
     // An access token inside v3's 60 s leeway, so every getAccessToken refreshes.
     const { cookie } = (await (await fetch(`${env.appUrl}/__test/login?user=alice&ttl=30`)).json()) as { cookie: string };
-    const request = () => new NextRequest(`${env.appUrl}/dashboard`, { headers: { cookie, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' } });
-    const filter = { 'auth.sdk': 'nextjs-auth0-v3', 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' };
+    const request = () =>
+      new NextRequest(`${env.appUrl}/dashboard`, {
+        headers: { cookie, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' },
+      });
+    const filter = {
+      'auth.sdk': 'nextjs-auth0-v3',
+      'auth.refresh.unpersisted_reason': 'token_reused',
+      'auth.error.code': 'invalid_grant',
+      'auth.user_agent.class': 'browser',
+    };
     const before = await telemetry.count(METRICS.refreshUnpersisted.name, filter);
 
     // The new cookie is dropped, as by a response that never reaches the browser.

@@ -15,7 +15,10 @@ type Logged = { level: string; message: string; args: unknown[] };
 /** A diag logger that keeps what it is told, so a test can see the message, not just the count. */
 function installLogger(): Logged[] {
   const logged: Logged[] = [];
-  const keep = (level: string) => (message: string, ...args: unknown[]) => void logged.push({ level, message, args });
+  const keep =
+    (level: string) =>
+    (message: string, ...args: unknown[]) =>
+      void logged.push({ level, message, args });
   const logger: DiagLogger = { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') };
   diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   return logged;
@@ -91,7 +94,10 @@ describe('safely', () => {
       },
     });
     try {
-      const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 42, { result: () => ({ outcome: 'found' }), error: () => ({ outcome: 'error' }) });
+      const value = await observeCall('sessionRead', { sdk: 'custom' }, async () => 42, {
+        result: () => ({ outcome: 'found' }),
+        error: () => ({ outcome: 'error' }),
+      });
       expect(value).toBe(42);
       expect(logged.map((entry) => entry.message)).toContain('nextjs-auth-otel: hook failed; the app is unaffected');
     } finally {

@@ -18,10 +18,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as OTLPMetricExporterJson,
-} from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporalityPreference, OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -30,14 +27,7 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 
 import { startIdp, type Idp } from '../testkit/idp';
 import { startRoundRobinProxy } from '../testkit/round-robin-proxy';
-import {
-  BrowserClient,
-  CookieJar,
-  LoginError,
-  loginViaAuthorizationCodeFlow,
-  logoutViaApp,
-  parseForms,
-} from '../testkit/login';
+import { BrowserClient, CookieJar, LoginError, loginViaAuthorizationCodeFlow, logoutViaApp, parseForms } from '../testkit/login';
 import {
   anyValue,
   histogramTotals,
@@ -98,7 +88,7 @@ function redirect(res: ServerResponse, location: string, cookies: string[] = [])
 async function startRp(idp: Idp, mode: 'openid-client' | 'fetch', clientId = idp.clientId, clientSecret = idp.clientSecret): Promise<Rp> {
   const sessions = new Map<string, RpTokens>();
   const rawTokenResponses: RpTokens[] = [];
-  const pending = new Map<string, { nonce: string; verifier: string; }>();
+  const pending = new Map<string, { nonce: string; verifier: string }>();
   let oidcClient: BaseClient | undefined;
   let discovery: Record<string, string> | undefined;
   let base = '';
@@ -122,9 +112,7 @@ async function startRp(idp: Idp, mode: 'openid-client' | 'fetch', clientId = idp
           code_challenge_method: 'S256',
           ...(u.searchParams.get('audience') ? { audience: u.searchParams.get('audience')! } : {}),
         };
-        const location = oidcClient
-          ? oidcClient.authorizationUrl(params)
-          : `${discovery!.authorization_endpoint}?${new URLSearchParams(params)}`;
+        const location = oidcClient ? oidcClient.authorizationUrl(params) : `${discovery!.authorization_endpoint}?${new URLSearchParams(params)}`;
         return redirect(res, location, [`rp_state=${state}; Path=/; HttpOnly; SameSite=Lax`]);
       }
       if (u.pathname === '/api/auth/callback') {
@@ -292,9 +280,9 @@ describe('testkit idp (oidc-provider) + login driver', () => {
     const rejected = await client.submit(form!, page.url, { username: 'alice', password: 'nope' });
     expect(rejected.status).toBe(200);
     expect(rejected.body).toContain('Invalid username or password');
-    await expect(
-      loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'alice', password: 'wrong' }),
-    ).rejects.toBeInstanceOf(LoginError);
+    await expect(loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'alice', password: 'wrong' })).rejects.toBeInstanceOf(
+      LoginError,
+    );
   });
 
   it('logs in (client_secret_basic), refreshes with rotation, and rejects the reused refresh token', async () => {
@@ -351,9 +339,7 @@ describe('testkit idp (oidc-provider) + login driver', () => {
     expect(afterReuse.body.error).toBe('invalid_grant');
 
     const log = idp.tokenRequests();
-    expect(log.filter((r) => r.grantType === 'authorization_code' && r.outcome === 'success').at(-1)?.authMethod).toBe(
-      'client_secret_basic',
-    );
+    expect(log.filter((r) => r.grantType === 'authorization_code' && r.outcome === 'success').at(-1)?.authMethod).toBe('client_secret_basic');
     expect(log.filter((r) => r.grantType === 'refresh_token').map((r) => [r.authMethod, r.outcome, r.error ?? null])).toEqual([
       ['client_secret_basic', 'success', null],
       ['client_secret_post', 'success', null],
@@ -441,13 +427,17 @@ describe('testkit idp (oidc-provider) + login driver', () => {
     expect(out.history.some((h) => h.url.startsWith(`${idp.url}/session/end`))).toBe(true);
     expect(login.jar.get('rp_session')).toBeUndefined();
 
-    const relogin = await loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'alice', password: 'alice-password', client: login.client });
+    const relogin = await loginViaAuthorizationCodeFlow({
+      appUrl: rp.url,
+      loginPath: '/login',
+      username: 'alice',
+      password: 'alice-password',
+      client: login.client,
+    });
     expect(relogin.loginFormSubmitted).toBe(true);
 
     // Auth0-style logout (nextjs-auth0 v3's default `auth0Logout: true`): /v2/logout?client_id&returnTo
-    const auth0Logout = await login.client.get(
-      `${idp.url}/v2/logout?${new URLSearchParams({ client_id: idp.clientId, returnTo: rp.url })}`,
-    );
+    const auth0Logout = await login.client.get(`${idp.url}/v2/logout?${new URLSearchParams({ client_id: idp.clientId, returnTo: rp.url })}`);
     expect(auth0Logout.url).toBe(rp.url + '/');
     const third = await loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'bob', password: 'bob-password', client: login.client });
     expect(third.loginFormSubmitted).toBe(true);
@@ -612,7 +602,9 @@ describe('testkit browser client headers', () => {
     const other = createServer((req, res) => {
       seen.push({ ...req.headers, path: req.url });
       res.setHeader('Content-Type', 'text/html');
-      res.end('<form method="post" action="/done"><input type="hidden" name="a" value="1&amp;2"><button type="submit" name="go" value="yes">Go</button></form>');
+      res.end(
+        '<form method="post" action="/done"><input type="hidden" name="a" value="1&amp;2"><button type="submit" name="go" value="yes">Go</button></form>',
+      );
     });
     const server = createServer((req, res) => {
       seen.push({ ...req.headers, path: req.url });
@@ -660,7 +652,7 @@ describe('testkit browser client headers', () => {
 // -------------------------------------------------------------------------------------------------------------
 
 /** A decoded OTLP/JSON request, read loosely in assertions. */
-type OtlpJson = Record<string, any>;  
+type OtlpJson = Record<string, any>;
 
 describe('testkit OTLP receiver with the real JS exporters', () => {
   let receiver: OtlpReceiver;
@@ -838,7 +830,9 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     const [logs] = receiver.raw().logs as OtlpJson[];
     expect(logs!.resourceLogs[0].scopeLogs[0]).toMatchObject({
       scope: { name: 'proto-logger' },
-      logRecords: [{ body: { stringValue: 'refresh failed' }, severityNumber: SeverityNumber.WARN, attributes: [{ key: 'attempt', value: { intValue: '2' } }] }],
+      logRecords: [
+        { body: { stringValue: 'refresh failed' }, severityNumber: SeverityNumber.WARN, attributes: [{ key: 'attempt', value: { intValue: '2' } }] },
+      ],
     });
     await loggerProvider.shutdown();
   });
@@ -862,7 +856,19 @@ describe('testkit OTLP receiver with the real JS exporters', () => {
     try {
       const body = gzipSync(
         JSON.stringify({
-          resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 's' }, spans: [{ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'forwarded', kind: 1, startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }],
+          resourceSpans: [
+            {
+              resource: { attributes: [] },
+              scopeSpans: [
+                {
+                  scope: { name: 's' },
+                  spans: [
+                    { traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', name: 'forwarded', kind: 1, startTimeUnixNano: '1', endTimeUnixNano: '2' },
+                  ],
+                },
+              ],
+            },
+          ],
         }),
       );
       const sent = await fetch(tee.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
@@ -931,7 +937,11 @@ describe('testkit round-robin load balancer', () => {
               req.on('data', (c: Buffer) => (body += c.toString()));
               req.on('end', () => {
                 seen.push({ upstream, host: req.headers.host, body });
-                res.writeHead(200, [['set-cookie', `a=${upstream}`], ['set-cookie', 'b=2'], ['content-type', 'text/plain']]);
+                res.writeHead(200, [
+                  ['set-cookie', `a=${upstream}`],
+                  ['set-cookie', 'b=2'],
+                  ['content-type', 'text/plain'],
+                ]);
                 res.end(`from ${upstream}`);
               });
             });

@@ -188,7 +188,6 @@ export interface Idp {
   stop(): Promise<void>;
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // Defaults
 // ---------------------------------------------------------------------------------------------------------------
@@ -208,11 +207,7 @@ export function appRedirectUris(
 ): { redirectUris: string[]; postLogoutRedirectUris: string[] } {
   const base = appUrl.replace(/\/+$/, '');
   return {
-    redirectUris: [
-      `${base}/api/auth/callback`,
-      `${base}/auth/callback`,
-      ...nextAuthProviderIds.map((id) => `${base}/api/auth/callback/${id}`),
-    ],
+    redirectUris: [`${base}/api/auth/callback`, `${base}/auth/callback`, ...nextAuthProviderIds.map((id) => `${base}/api/auth/callback/${id}`)],
     postLogoutRedirectUris: [base, `${base}/`],
   };
 }
@@ -226,14 +221,7 @@ interface StoredEntry {
   expiresAt: number; // epoch ms, Infinity for none
 }
 
-const GRANTABLE = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 
 class MemoryStore {
   readonly models = new Map<string, Map<string, StoredEntry>>();
@@ -555,11 +543,8 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
     },
     pkce: { required: () => false },
     rotateRefreshToken: () => state.rotation,
-    issueRefreshToken: async (
-      _ctx: unknown,
-      client: { grantTypeAllowed(t: string): boolean },
-      code: { scopes: Set<string> },
-    ) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }, code: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     // Auto-consent: every requested scope / claim / API scope is granted.
     async loadExistingGrant(ctx: any) {
       const { oidc } = ctx;
@@ -574,9 +559,7 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
       const claims = [...oidc.requestParamClaims];
       if (claims.length) grant.addOIDCClaims(claims);
       for (const [indicator, resourceServer] of Object.entries(oidc.resourceServers ?? {})) {
-        const rsScopes = [...oidc.requestParamScopes].filter((s: string) =>
-          (resourceServer as { scopes: Set<string> }).scopes.has(s),
-        );
+        const rsScopes = [...oidc.requestParamScopes].filter((s: string) => (resourceServer as { scopes: Set<string> }).scopes.has(s));
         grant.addResourceScope(indicator, rsScopes.join(' '));
       }
       await grant.save();
@@ -726,7 +709,12 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
     }
     const clientId = String(details.params.client_id ?? '');
     if (action === 'abort') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
     }
     if (action === 'login') {
       if (req.method !== 'POST') return sendHtml(res, 405, page('Method not allowed', '<h1>Use the form</h1>'));

@@ -320,8 +320,7 @@ export interface BrowserClientOptions {
   transport?: 'fetch' | 'http';
 }
 
-export const CHROME_USER_AGENT =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+export const CHROME_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 export interface RequestOptions {
   method?: string;
@@ -367,22 +366,18 @@ async function httpTransport(target: string, method: string, headers: Headers, b
   });
   if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
   return new Promise<Response>((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
-      u,
-      { method, headers: outgoing },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const h = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const status = res.statusCode ?? 0;
-          const nullBody = status === 204 || status === 304 || method === 'HEAD';
-          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: h }));
-        });
-      },
-    );
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: outgoing }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 0;
+        const nullBody = status === 204 || status === 304 || method === 'HEAD';
+        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: h }));
+      });
+    });
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -452,9 +447,7 @@ export class BrowserClient {
       if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
     }
     const response =
-      this.transport === 'http'
-        ? await httpTransport(target, method, headers, body)
-        : await fetch(target, { method, headers, body, redirect: 'manual' });
+      this.transport === 'http' ? await httpTransport(target, method, headers, body) : await fetch(target, { method, headers, body, redirect: 'manual' });
     this.jar.storeResponse(response, logical);
     return response;
   }

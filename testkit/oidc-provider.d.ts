@@ -3,7 +3,6 @@
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
-   
   export interface InteractionDetails {
     uid: string;
     prompt: { name: string; reasons: string[]; details: Record<string, any> };
@@ -48,18 +47,8 @@ declare module 'oidc-provider' {
     use(middleware: (ctx: any, next: () => Promise<void>) => Promise<void> | void): this;
     on(event: string, listener: (...args: any[]) => void): this;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
-    interactionFinished(
-      req: IncomingMessage,
-      res: ServerResponse,
-      result: Record<string, any>,
-      options?: { mergeWithLastSubmission?: boolean },
-    ): Promise<void>;
-    interactionResult(
-      req: IncomingMessage,
-      res: ServerResponse,
-      result: Record<string, any>,
-      options?: { mergeWithLastSubmission?: boolean },
-    ): Promise<string>;
+    interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, any>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+    interactionResult(req: IncomingMessage, res: ServerResponse, result: Record<string, any>, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
     Grant: { new (props: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<GrantInstance | undefined> };
     Client: { find(id: string): Promise<any>; validate(metadata: Record<string, any>): Promise<void> };
     AccessToken: TokenModel;

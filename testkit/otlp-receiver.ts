@@ -186,7 +186,7 @@ export function decodeOtlpProtobuf(signal: 'traces' | 'metrics' | 'logs', body: 
 // Normalisation (shared by JSON and protobuf)
 // ---------------------------------------------------------------------------------------------------------------
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -413,7 +413,12 @@ function matches(attributes: Attributes, filter?: AttributeFilter): boolean {
 }
 
 function seriesKey(p: ReceivedMetricPoint): string {
-  const sorted = (a: Attributes) => JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]));
+  const sorted = (a: Attributes) =>
+    JSON.stringify(
+      Object.keys(a)
+        .sort()
+        .map((k) => [k, a[k]]),
+    );
   return `${sorted(p.resource)}|${p.scope.name}|${sorted(p.attributes)}`;
 }
 
@@ -559,7 +564,10 @@ export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}):
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const signal = SIGNALS[path];
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const record: ReceivedRequest = {

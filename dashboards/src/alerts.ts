@@ -3,21 +3,7 @@
  * recording rules; the Grafana-managed rules get the same expressions with every recording rule
  * expanded inline, so they also work where the recording rules are not loaded.
  */
-import {
-  INSTANCE,
-  JOB,
-  durationSeconds as seconds,
-  PromNames,
-  V,
-  eq,
-  label,
-  ne,
-  re,
-  recordingBase,
-  selector,
-  sumBy,
-  type Matcher,
-} from './promql.js';
+import { INSTANCE, JOB, durationSeconds as seconds, PromNames, V, eq, label, ne, re, recordingBase, selector, sumBy, type Matcher } from './promql.js';
 import type { BuildOptions } from './options.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -117,9 +103,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
     expr: (ref) => `1 - ${ref(objective)}`,
     inline: num(1 - o.slo),
   };
-  const windows = [...new Set(THRESHOLDS.burnRates.flatMap((b) => [b.short, b.long]))].sort(
-    (a, b) => seconds(a) - seconds(b),
-  );
+  const windows = [...new Set(THRESHOLDS.burnRates.flatMap((b) => [b.short, b.long]))].sort((a, b) => seconds(a) - seconds(b));
   const ratio = new Map<string, RecordDef>();
   for (const w of windows) {
     ratio.set(w, {
@@ -205,11 +189,12 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
     summary: 'Refreshed tokens are not being saved on {{ $labels.job }} ({{ $labels.' + reasonL + ' }})',
     description:
       '{{ $value | humanize }} real-user refreshes in 30 minutes on {{ $labels.job }} got new tokens that were never written to the ' +
-      'session cookie (reason {{ $labels.' + reasonL + ' }}). With refresh-token rotation the next refresh reuses the old token and ' +
+      'session cookie (reason {{ $labels.' +
+      reasonL +
+      ' }}). With refresh-token rotation the next refresh reuses the old token and ' +
       'fails with invalid_grant, logging the user out.',
     lookbackSeconds: 1800,
-    expr: () =>
-      `${sumBy([...byJob, reasonL], `increase(${selector(unpersisted, browser)}[30m])`)} >= ${THRESHOLDS.unpersistedMinPer30m}`,
+    expr: () => `${sumBy([...byJob, reasonL], `increase(${selector(unpersisted, browser)}[30m])`)} >= ${THRESHOLDS.unpersistedMinPer30m}`,
   };
 
   const reads = P.counter('sessionReads');
@@ -222,16 +207,16 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
     summary: 'Session cookies cannot be read on {{ $labels.job }} ({{ $labels.' + invalidL + ' }})',
     description:
       '{{ $value | humanizePercentage }} of real-user requests on {{ $labels.job }} that carried a session cookie could not read it ' +
-      '(reason {{ $labels.' + invalidL + ' }}). The SDK treats them as logged out: a rotated secret, a cookie format change or expired cookies.',
+      '(reason {{ $labels.' +
+      invalidL +
+      ' }}). The SDK treats them as logged out: a rotated secret, a cookie format change or expired cookies.',
     lookbackSeconds: 900,
     expr: () =>
       [
         '(',
         indent(sumBy([...byJob, invalidL], `rate(${invalidReads}[15m])`)),
         `  / ${onJob} group_left()`,
-        indent(
-          sumBy(byJob, `rate(${selector(reads, [...browser, re(outcomeL, [V.sessionFound, V.sessionInvalid])])}[15m])`),
-        ),
+        indent(sumBy(byJob, `rate(${selector(reads, [...browser, re(outcomeL, [V.sessionFound, V.sessionInvalid])])}[15m])`)),
         `  > ${num(THRESHOLDS.invalidCookieRatio)}`,
         ')',
         'and',

@@ -18,11 +18,7 @@ const ENV = DATADOG_ENV_TAG;
 const TEMPLATE = [`$${SERVICE}`, `$${ENV}`];
 
 function scope(tags: readonly Tag[], templated: boolean, raw: readonly string[] = []): string {
-  const parts = [
-    ...(templated ? TEMPLATE : []),
-    ...tags.map(([k, v, negate]) => `${negate ? '!' : ''}${k}:${v.toLowerCase()}`),
-    ...raw,
-  ];
+  const parts = [...(templated ? TEMPLATE : []), ...tags.map(([k, v, negate]) => `${negate ? '!' : ''}${k}:${v.toLowerCase()}`), ...raw];
   return `{${parts.length ? parts.join(',') : '*'}}`;
 }
 
@@ -32,13 +28,7 @@ const failure = tag('outcome', V.refreshFailure);
 const success = tag('outcome', V.refreshSuccess);
 
 /** `sum:metric{scope} by {groups}.as_count()` */
-function countQuery(
-  metric: CounterMetric,
-  tags: readonly Tag[],
-  groups: readonly string[] = [],
-  templated = true,
-  raw: readonly string[] = [],
-): string {
+function countQuery(metric: CounterMetric, tags: readonly Tag[], groups: readonly string[] = [], templated = true, raw: readonly string[] = []): string {
   const by = groups.length ? ` by {${groups.join(',')}}` : '';
   return `sum:${datadogMetricName(metric)}${scope(tags, templated, raw)}${by}.as_count()`;
 }
@@ -98,8 +88,7 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
   const cls = datadogTag('userAgentClass');
   const outcome = datadogTag('outcome');
   const route = datadogTag('route');
-  const withMissing = (tags: readonly Tag[], groups: string[] = []) =>
-    countQuery('tokenRequests', tags, groups, true, [anyOf(code, V.missingSessionCodes)]);
+  const withMissing = (tags: readonly Tag[], groups: string[] = []) => countQuery('tokenRequests', tags, groups, true, [anyOf(code, V.missingSessionCodes)]);
   const sloPct = num(o.slo * 100);
 
   return {
@@ -126,9 +115,7 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
         title_align: 'left',
         requests: [
           {
-            queries: metricQueries([
-              { name: 'failed', query: countQuery(R, [failure], [cls]), aggregator: 'sum' },
-            ]),
+            queries: metricQueries([{ name: 'failed', query: countQuery(R, [failure], [cls]), aggregator: 'sum' }]),
             formulas: [{ formula: 'failed', alias: 'failed refreshes' }],
             response_format: 'scalar',
             sort: { count: 10, order_by: [{ type: 'formula', index: 0, order: 'desc' }] },
@@ -160,12 +147,7 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'failed' }],
       'bars',
     ),
-    failuresByClass: timeseriesWidget(
-      'failuresByClass',
-      [{ name: 'failed', query: countQuery(R, [failure], [cls]) }],
-      [{ formula: 'failed' }],
-      'bars',
-    ),
+    failuresByClass: timeseriesWidget('failuresByClass', [{ name: 'failed', query: countQuery(R, [failure], [cls]) }], [{ formula: 'failed' }], 'bars'),
     refreshLatency: timeseriesWidget(
       'refreshLatency',
       (['p50', 'p95', 'p99'] as const).map((p) => ({ name: p, query: distQuery(p, 'tokenRefreshDuration', []) })),
@@ -190,12 +172,7 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       ['p50', 'p95', 'p99'].map((p) => ({ formula: p, alias: p })),
       'line',
     ),
-    missingSessionByClass: timeseriesWidget(
-      'missingSessionByClass',
-      [{ name: 'missing', query: withMissing([], [cls]) }],
-      [{ formula: 'missing' }],
-      'bars',
-    ),
+    missingSessionByClass: timeseriesWidget('missingSessionByClass', [{ name: 'missing', query: withMissing([], [cls]) }], [{ formula: 'missing' }], 'bars'),
     invalidCookies: timeseriesWidget(
       'invalidCookies',
       [
@@ -241,11 +218,7 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [
         {
           name: 'errors',
-          query: countQuery(
-            'handlerRequests',
-            [browser, tag('outcome', V.handlerError)],
-            [datadogTag('handlerKind'), code, datadogTag('errorType')],
-          ),
+          query: countQuery('handlerRequests', [browser, tag('outcome', V.handlerError)], [datadogTag('handlerKind'), code, datadogTag('errorType')]),
         },
       ],
       [{ formula: 'errors' }],
@@ -349,11 +322,7 @@ export function datadogMonitors(o: BuildOptions): DatadogMonitor[] {
     name: `[nextjs-auth-otel] ${alert} / ${what}`,
     type: 'query alert',
     query,
-    message: monitorMessage(
-      o,
-      alert,
-      `Component of the composite monitor ${alert}; it does not notify on its own. ${what} on ${groupText}.`,
-    ),
+    message: monitorMessage(o, alert, `Component of the composite monitor ${alert}; it does not notify on its own. ${what} on ${groupText}.`),
     tags: [MONITOR_TAG, `${MONITOR_TAG}-ref:${ref}`, 'component'],
     priority: 5,
     options: {
@@ -366,8 +335,7 @@ export function datadogMonitors(o: BuildOptions): DatadogMonitor[] {
   });
 
   // Burn rate: four windows + traffic guard, combined in a composite.
-  const ratioQuery = (w: string) =>
-    `sum(last_${w}):${countQuery(R, [browser, failure], GROUPS, false)} / ${countQuery(R, [browser], GROUPS, false)}`;
+  const ratioQuery = (w: string) => `sum(last_${w}):${countQuery(R, [browser, failure], GROUPS, false)} / ${countQuery(R, [browser], GROUPS, false)}`;
   const refs: string[] = [];
   for (const { long, short, factor } of THRESHOLDS.burnRates) {
     for (const w of [long, short]) {
@@ -375,13 +343,7 @@ export function datadogMonitors(o: BuildOptions): DatadogMonitor[] {
       const ref = `refresh-burn-${w}`;
       refs.push(ref);
       out.push(
-        component(
-          ref,
-          ALERT_NAMES.burn,
-          `browser refresh failure ratio over ${w} above ${factor}x budget`,
-          `${ratioQuery(w)} > ${threshold}`,
-          threshold,
-        ),
+        component(ref, ALERT_NAMES.burn, `browser refresh failure ratio over ${w} above ${factor}x budget`, `${ratioQuery(w)} > ${threshold}`, threshold),
       );
     }
   }
@@ -486,8 +448,7 @@ export function datadogMonitors(o: BuildOptions): DatadogMonitor[] {
     ),
   );
   const noise =
-    `${countQuery('tokenRequests', [notBrowser, tag('outcome', V.tokenError)], GROUPS, false)} + ` +
-    `${countQuery(R, [notBrowser, failure], GROUPS, false)}`;
+    `${countQuery('tokenRequests', [notBrowser, tag('outcome', V.tokenError)], GROUPS, false)} + ` + `${countQuery(R, [notBrowser, failure], GROUPS, false)}`;
   const growthPct = (THRESHOLDS.noiseGrowthFactor - 1) * 100;
   out.push(
     single(

@@ -70,8 +70,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
 
   const rate = (name: string, m: Matcher[], w: string = RI) => `rate(${selector(name, [job, ...m])}[${w}])`;
   const increase = (name: string, m: Matcher[], w: string = RANGE) => `increase(${selector(name, [job, ...m])}[${w}])`;
-  const quantile = (q: number, bucket: string, m: Matcher[]) =>
-    `histogram_quantile(${q}, ${sumBy([BUCKET_LABEL], rate(bucket, m))})`;
+  const quantile = (q: number, bucket: string, m: Matcher[]) => `histogram_quantile(${q}, ${sumBy([BUCKET_LABEL], rate(bucket, m))})`;
   const ts = (refId: string, expr: string, legend: string): GrafanaQuery => ({ refId, expr, legend });
   const instant = (refId: string, expr: string, legend: string, format: GrafanaQuery['format'] = 'time_series'): GrafanaQuery => ({
     refId,
@@ -89,9 +88,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 'percentunit',
       sloLine: o.slo,
       width: 8,
-      queries: [
-        instant('A', `${sumBy([], increase(R, [browser, success]))}\n/\n${sumBy([], increase(R, [browser]))}`, 'real users'),
-      ],
+      queries: [instant('A', `${sumBy([], increase(R, [browser, success]))}\n/\n${sumBy([], increase(R, [browser]))}`, 'real users')],
     },
     failuresRealVsNoise: {
       type: 'stat',
@@ -106,13 +103,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       type: 'stat',
       unit: 'percentunit',
       width: 8,
-      queries: [
-        instant(
-          'A',
-          `${sumBy([], increase(T, [browser, missingSession]))}\n/\n${sumBy([], increase(T, [missingSession]))}`,
-          'from real browsers',
-        ),
-      ],
+      queries: [instant('A', `${sumBy([], increase(T, [browser, missingSession]))}\n/\n${sumBy([], increase(T, [missingSession]))}`, 'from real browsers')],
     },
     successRatioVsSlo: {
       type: 'timeseries',
@@ -146,13 +137,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       type: 'timeseries',
       unit: 'reqps',
       width: 24,
-      queries: [
-        ts(
-          'A',
-          sumBy([label('unpersistedReason'), classL], rate(U, [])),
-          `{{${label('unpersistedReason')}}} ({{${classL}}})`,
-        ),
-      ],
+      queries: [ts('A', sumBy([label('unpersistedReason'), classL], rate(U, [])), `{{${label('unpersistedReason')}}} ({{${classL}}})`)],
     },
     middlewareRuns: {
       type: 'timeseries',
@@ -181,26 +166,14 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 'reqps',
       stacked: true,
       width: 8,
-      queries: [
-        ts(
-          'A',
-          sumBy([label('invalidReason'), classL], rate(S, [eq(outcomeL, V.sessionInvalid)])),
-          `{{${label('invalidReason')}}} ({{${classL}}})`,
-        ),
-      ],
+      queries: [ts('A', sumBy([label('invalidReason'), classL], rate(S, [eq(outcomeL, V.sessionInvalid)])), `{{${label('invalidReason')}}} ({{${classL}}})`)],
     },
     requestErrors: {
       type: 'timeseries',
       unit: 'reqps',
       stacked: true,
       width: 12,
-      queries: [
-        ts(
-          'A',
-          sumBy([label('routeType'), codeL], rate(P.counter('requestErrors'), [])),
-          `{{${label('routeType')}}}: {{${codeL}}}`,
-        ),
-      ],
+      queries: [ts('A', sumBy([label('routeType'), codeL], rate(P.counter('requestErrors'), [])), `{{${label('routeType')}}}: {{${codeL}}}`)],
     },
     sessionAge: {
       type: 'heatmap',
@@ -220,11 +193,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 's',
       width: 8,
       queries: [0.05, 0.5, 0.95].map((q, i) =>
-        ts(
-          String.fromCharCode(65 + i),
-          quantile(q, P.histogram('tokenRemainingLifetime', 'bucket'), [browser]),
-          `p${Math.round(q * 100)}`,
-        ),
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('tokenRemainingLifetime', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
       ),
     },
     handlerRuns: {
@@ -264,9 +233,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 'reqps',
       stacked: true,
       width: 24,
-      queries: [
-        ts('A', sumBy([label('stage')], rate(P.counter('instrumentationErrors'), [])), `{{${label('stage')}}}`),
-      ],
+      queries: [ts('A', sumBy([label('stage')], rate(P.counter('instrumentationErrors'), [])), `{{${label('stage')}}}`)],
     },
   };
 }
@@ -357,9 +324,7 @@ function panel(key: PanelKey, spec: GrafanaPanelSpec, id: number): { build(): da
             renameByName: Object.fromEntries(spec.queries.map((q) => [`Value #${q.refId}`, q.legend])),
           },
         })
-        .sortBy([
-          new common.TableSortByFieldStateBuilder().displayName(spec.queries[1]?.legend ?? spec.queries[0]!.legend).desc(true),
-        ]);
+        .sortBy([new common.TableSortByFieldStateBuilder().displayName(spec.queries[1]?.legend ?? spec.queries[0]!.legend).desc(true)]);
       return withCommon(b, key, spec, id, gridPos);
     }
   }
@@ -367,13 +332,7 @@ function panel(key: PanelKey, spec: GrafanaPanelSpec, id: number): { build(): da
 
 type AnyPanelBuilder = stat.PanelBuilder | timeseries.PanelBuilder | heatmap.PanelBuilder | table.PanelBuilder;
 
-function withCommon<B extends AnyPanelBuilder>(
-  b: B,
-  key: PanelKey,
-  spec: GrafanaPanelSpec,
-  id: number,
-  gridPos: dashboard.GridPos,
-): B {
+function withCommon<B extends AnyPanelBuilder>(b: B, key: PanelKey, spec: GrafanaPanelSpec, id: number, gridPos: dashboard.GridPos): B {
   b.id(id).title(PANELS[key].title).description(PANELS[key].description).datasource(DS_REF).gridPos(gridPos).unit(spec.unit);
   for (const q of spec.queries) b.withTarget(target(q));
   return b;
@@ -393,9 +352,7 @@ export function grafanaDashboard(o: BuildOptions): dashboard.Dashboard {
     .time({ from: 'now-6h', to: 'now' })
     .refresh('1m')
     .timezone('browser')
-    .withVariable(
-      new dashboard.DatasourceVariableBuilder(GRAFANA_VARS.datasource).label('Data source').type('prometheus'),
-    )
+    .withVariable(new dashboard.DatasourceVariableBuilder(GRAFANA_VARS.datasource).label('Data source').type('prometheus'))
     .withVariable(
       new dashboard.QueryVariableBuilder(GRAFANA_VARS.job)
         .label('Service')
@@ -409,13 +366,7 @@ export function grafanaDashboard(o: BuildOptions): dashboard.Dashboard {
         .includeAll(true)
         .allValue('.*'),
     )
-    .link(
-      new dashboard.DashboardLinkBuilder('Runbook')
-        .type(dashboard.DashboardLinkType.Link)
-        .url(o.runbookUrl)
-        .targetBlank(true)
-        .icon('doc'),
-    );
+    .link(new dashboard.DashboardLinkBuilder('Runbook').type(dashboard.DashboardLinkType.Link).url(o.runbookUrl).targetBlank(true).icon('doc'));
   let id = 1;
   for (const row of ROWS) {
     const r = new dashboard.RowBuilder(row.title).id(id++);
@@ -429,9 +380,7 @@ export function grafanaDashboard(o: BuildOptions): dashboard.Dashboard {
   // Classic JSON model: an expanded row is followed by its panels at the top level; only collapsed
   // rows carry their panels inside.
   built.panels = (built.panels ?? []).flatMap((p) =>
-    p.type === 'row' && !(p as dashboard.RowPanel).collapsed
-      ? [{ ...p, panels: [] } as dashboard.RowPanel, ...((p as dashboard.RowPanel).panels ?? [])]
-      : [p],
+    p.type === 'row' && !(p as dashboard.RowPanel).collapsed ? [{ ...p, panels: [] } as dashboard.RowPanel, ...((p as dashboard.RowPanel).panels ?? [])] : [p],
   );
   return built;
 }

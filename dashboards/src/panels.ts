@@ -44,8 +44,7 @@ export const PANELS = {
   },
   failuresByClass: {
     title: 'Refresh failures by user-agent class',
-    description:
-      'All refresh failures per second, stacked by who sent the request. Bot and monitor noise is a separate band from browsers.',
+    description: 'All refresh failures per second, stacked by who sent the request. Bot and monitor noise is a separate band from browsers.',
   },
   refreshLatency: {
     title: 'Refresh latency p50 / p95 / p99',
@@ -93,8 +92,7 @@ export const PANELS = {
   },
   tokenTimeToExpiry: {
     title: 'Access-token time to expiry (real users)',
-    description:
-      'Time left before the access token handed out expires: p5 / p50 / p95. Negative values: expired tokens were handed out.',
+    description: 'Time left before the access token handed out expires: p5 / p50 / p95. Negative values: expired tokens were handed out.',
   },
   handlerRuns: {
     title: 'Auth route handlers by kind and outcome',
@@ -115,8 +113,7 @@ export const PANELS = {
   perRoute: {
     title: 'Per route (real users)',
     description:
-      'Refresh attempts and failures, middleware errors and missing-session errors by http.route, for requests where the app ' +
-      'supplied a route template.',
+      'Refresh attempts and failures, middleware errors and missing-session errors by http.route, for requests where the app ' + 'supplied a route template.',
   },
   instrumentationErrors: {
     title: 'nextjs-auth-otel telemetry failures by stage',
@@ -138,15 +135,7 @@ export const ROWS: readonly RowMeta[] = [
   },
   {
     title: 'Middleware and sessions',
-    panels: [
-      'middlewareRuns',
-      'middlewareLatency',
-      'missingSessionByClass',
-      'requestErrors',
-      'invalidCookies',
-      'sessionAge',
-      'tokenTimeToExpiry',
-    ],
+    panels: ['middlewareRuns', 'middlewareLatency', 'missingSessionByClass', 'requestErrors', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry'],
   },
   { title: 'Login, callback and logout handlers', panels: ['handlerRuns', 'handlerErrors'] },
   { title: 'Routes', panels: ['perRoute'] },

@@ -84,8 +84,7 @@ export function selector(name: string, matchers: readonly Matcher[]): string {
   return `${name}{${matchers.map(([l, op, v]) => `${l}${op}${JSON.stringify(v)}`).join(', ')}}`;
 }
 
-export const sumBy = (labels: readonly string[], expr: string): string =>
-  labels.length === 0 ? `sum(${expr})` : `sum by (${labels.join(', ')}) (${expr})`;
+export const sumBy = (labels: readonly string[], expr: string): string => (labels.length === 0 ? `sum(${expr})` : `sum by (${labels.join(', ')}) (${expr})`);
 
 /** Metric names under one naming convention. */
 export class PromNames {

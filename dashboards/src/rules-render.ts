@@ -49,9 +49,7 @@ export function prometheusRulesYaml(o: BuildOptions): string {
 
 /** Prometheus alert templates → Grafana alert templates (`$value` is `$values.A.Value` there). */
 export function grafanaTemplate(text: string): string {
-  return text
-    .replace(/\{\{ \$value \| (humanize\w*) \}\}/g, '{{ $1 $values.A.Value }}')
-    .replace(/\{\{ \$value \}\}/g, '{{ $values.A.Value }}');
+  return text.replace(/\{\{ \$value \| (humanize\w*) \}\}/g, '{{ $1 $values.A.Value }}').replace(/\{\{ \$value \}\}/g, '{{ $values.A.Value }}');
 }
 
 /** Grafana provisioning interpolates `$VAR`: every literal `$` is written `$$`. */

@@ -30,7 +30,12 @@ export const authConfig = instrumentNextAuth({
       try {
         const response = await fetch(`${issuer}/token`, {
           method: 'POST',
-          body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, grant_type: 'refresh_token', refresh_token: token.refresh_token ?? '' }),
+          body: new URLSearchParams({
+            client_id: clientId,
+            client_secret: clientSecret,
+            grant_type: 'refresh_token',
+            refresh_token: token.refresh_token ?? '',
+          }),
         });
         const tokensOrError = await response.json();
         if (!response.ok) throw tokensOrError;

@@ -102,7 +102,10 @@ async function main(): Promise<number> {
     );
     let balancer: RoundRobinProxy | undefined;
     if (args.instances > 1) {
-      balancer = await startRoundRobinProxy(apps.map((a) => a.url), { port: balancerPort });
+      balancer = await startRoundRobinProxy(
+        apps.map((a) => a.url),
+        { port: balancerPort },
+      );
       cleanups.push(() => balancer!.stop());
     }
     const appLine = balancer ? `app ${appUrl} (round-robin over ${apps.map((a) => a.url).join(', ')})` : `app ${appUrl}`;
@@ -141,7 +144,12 @@ async function main(): Promise<number> {
     await receiver
       .waitFor(
         () => {
-          const exportedAgain = new Set(receiver.metricPoints().filter((p) => p.exportIndex > lastIndex).map((p) => p.resource[RESOURCE_INSTANCE_ID]));
+          const exportedAgain = new Set(
+            receiver
+              .metricPoints()
+              .filter((p) => p.exportIndex > lastIndex)
+              .map((p) => p.resource[RESOURCE_INSTANCE_ID]),
+          );
           return [...instanceIds].every((id) => exportedAgain.has(id));
         },
         { timeoutMs: METRIC_EXPORT_INTERVAL_MS * 4, intervalMs: 500 },
@@ -171,7 +179,9 @@ async function main(): Promise<number> {
     );
     if (args.otlpEndpoint) {
       const forwarded = await receiver.forwardStatus();
-      say(`Forwarded to ${args.otlpEndpoint}: ${forwarded.sent} requests, ${forwarded.failed} failed${forwarded.lastError ? ` (last: ${forwarded.lastError})` : ''}.`);
+      say(
+        `Forwarded to ${args.otlpEndpoint}: ${forwarded.sent} requests, ${forwarded.failed} failed${forwarded.lastError ? ` (last: ${forwarded.lastError})` : ''}.`,
+      );
     }
     if (args.jsonPath) {
       const requests = Object.fromEntries(stats.requests);

@@ -156,7 +156,9 @@ export function renderSummary(s: DemoSummary): string {
   for (const c of s.classes) {
     lines.push(`  ${c.userAgentClass}`);
     lines.push(`    middleware runs   ${fmtCounts(c.middlewareRuns)}`);
-    lines.push(`    session reads     ${fmtCounts(c.sessionReads)}${Object.keys(c.invalidReasons).length ? `   (invalid: ${fmtCounts(c.invalidReasons)})` : ''}`);
+    lines.push(
+      `    session reads     ${fmtCounts(c.sessionReads)}${Object.keys(c.invalidReasons).length ? `   (invalid: ${fmtCounts(c.invalidReasons)})` : ''}`,
+    );
     lines.push(`    token requests    ${fmtCounts(c.tokenRequests)}`);
     if (Object.keys(c.refreshes).length) lines.push(`    refreshes         ${fmtCounts(c.refreshes)}   (runtime: ${fmtCounts(c.refreshRuntimes)})`);
     if (Object.keys(c.unpersisted).length) lines.push(`    unpersisted       ${fmtCounts(c.unpersisted)}`);

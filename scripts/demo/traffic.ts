@@ -13,8 +13,7 @@ export const BROWSER_USER_AGENTS = [
   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
 ] as const;
 
-export const SYNTHETICS_USER_AGENT =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 DatadogSynthetics';
+export const SYNTHETICS_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 DatadogSynthetics';
 
 const PAGES = ['/', '/profile', '/dashboard'] as const;
 
@@ -206,7 +205,13 @@ async function tamperedCookies(plan: TrafficPlan): Promise<void> {
 
 export async function runTraffic(plan: TrafficPlan): Promise<void> {
   for (let i = 0; i < plan.users; i++) {
-    plan.idp.addAccount({ username: `user${i + 1}`, password: `user${i + 1}-password`, sub: `user-${i + 1}`, name: `User ${i + 1}`, email: `user${i + 1}@example.com` });
+    plan.idp.addAccount({
+      username: `user${i + 1}`,
+      password: `user${i + 1}-password`,
+      sub: `user-${i + 1}`,
+      name: `User ${i + 1}`,
+      email: `user${i + 1}@example.com`,
+    });
   }
   const actors: Promise<void>[] = [];
   for (let i = 0; i < plan.users; i++) actors.push(realUser(plan, i));

@@ -30,8 +30,7 @@ export interface AlertRule {
 }
 
 export type Verdict =
-  | { evaluated: true; rules: AlertRule[]; firing: AlertRule[]; pages: boolean; instances: number }
-  | { evaluated: false; rules: AlertRule[]; reason: string };
+  { evaluated: true; rules: AlertRule[]; firing: AlertRule[]; pages: boolean; instances: number } | { evaluated: false; rules: AlertRule[]; reason: string };
 
 export function shippedAlertRules(): AlertRule[] {
   const doc = parse(readFileSync(join(REPOSITORY_ROOT, PATHS.prometheusRules), 'utf8')) as {

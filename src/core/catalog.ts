@@ -177,20 +177,14 @@ export const ATTRIBUTES = {
     key: 'auth.outcome',
     description: 'What happened; the value set depends on the metric or span.',
     onMetrics: true,
-    values: [
-      ...SESSION_READ_OUTCOMES,
-      ...TOKEN_REQUEST_OUTCOMES,
-      ...REFRESH_OUTCOMES,
-      ...MIDDLEWARE_OUTCOMES,
-      'success',
-      'touched',
-    ].filter((v, i, all) => all.indexOf(v) === i),
+    values: [...SESSION_READ_OUTCOMES, ...TOKEN_REQUEST_OUTCOMES, ...REFRESH_OUTCOMES, ...MIDDLEWARE_OUTCOMES, 'success', 'touched'].filter(
+      (v, i, all) => all.indexOf(v) === i,
+    ),
     type: 'string',
   },
   errorCode: {
     key: 'auth.error.code',
-    description:
-      "The SDK's error code from an allowlist; for refresh failures the OAuth error (e.g. `invalid_grant`). Anything else is `other`.",
+    description: "The SDK's error code from an allowlist; for refresh failures the OAuth error (e.g. `invalid_grant`). Anything else is `other`.",
     onMetrics: true,
     values: ERROR_CODES,
     type: 'string',
@@ -399,16 +393,39 @@ const HOUR = 3600;
 const DAY = 86400;
 
 export const SESSION_AGE_BUCKETS = [
-  MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR,
-  DAY, 2 * DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY,
+  MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  4 * HOUR,
+  8 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  3 * DAY,
+  7 * DAY,
+  14 * DAY,
+  30 * DAY,
 ] as const;
 export const TOKEN_LIFETIME_BUCKETS = [
-  -HOUR, -5 * MINUTE, -MINUTE, 0, 30, MINUTE, 2 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 6 * HOUR, DAY,
+  -HOUR,
+  -5 * MINUTE,
+  -MINUTE,
+  0,
+  30,
+  MINUTE,
+  2 * MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  6 * HOUR,
+  DAY,
 ] as const;
 export const REFRESH_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-export const MIDDLEWARE_DURATION_BUCKETS = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-] as const;
+export const MIDDLEWARE_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
 export const METRICS = {
   sessionReads: {
@@ -487,8 +504,7 @@ export const METRICS = {
     name: 'auth.refresh.unpersisted',
     unit: '{refresh}',
     kind: 'counter',
-    description:
-      'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
+    description: 'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
     attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
   },
   requestErrors: {

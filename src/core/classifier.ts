@@ -178,9 +178,7 @@ function customHeaderChecks(rules: readonly MonitorHeaderRule[] | undefined): He
   return checks;
 }
 
-function customUserAgentRules(
-  rules: readonly (string | RegExp)[] | undefined,
-): { pattern: RegExp; result: Classification }[] {
+function customUserAgentRules(rules: readonly (string | RegExp)[] | undefined): { pattern: RegExp; result: Classification }[] {
   const out: { pattern: RegExp; result: Classification }[] = [];
   (rules ?? []).forEach((rule, index) => {
     if (typeof rule === 'string' ? rule === '' : !(rule instanceof RegExp)) return;
@@ -271,10 +269,7 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
   const headerChecks = [...customChecks, ...MONITOR_CHECKS];
   const customUserAgents = customUserAgentRules(opts.monitorUserAgents);
   const requested = opts.cacheSize;
-  const capacity =
-    typeof requested === 'number' && Number.isFinite(requested) && requested >= 0
-      ? Math.floor(requested)
-      : DEFAULT_CACHE_SIZE;
+  const capacity = typeof requested === 'number' && Number.isFinite(requested) && requested >= 0 ? Math.floor(requested) : DEFAULT_CACHE_SIZE;
   /**
    * Bounded, approximately-LRU memo in two generations (the quick-lru scheme): hits in `young`
    * cost one `Map.get`; hits in `old` move the entry to `young`; when `young` is full it becomes

@@ -80,7 +80,9 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
       throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.store must implement has(fingerprint) and add(fingerprint).');
     }
     if (ledger.salt !== undefined && (typeof ledger.salt !== 'string' || ledger.salt.length < 16)) {
-      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.salt must be a string of at least 16 characters, shared by every instance that shares the store.');
+      throw new AuthTelemetryConfigError(
+        'nextjs-auth-otel: refreshTokenLedger.salt must be a string of at least 16 characters, shared by every instance that shares the store.',
+      );
     }
   }
   return options;

@@ -36,7 +36,11 @@ export class ExchangeHost {
     }
     // The thrown error carries the OAuth code in its cause; an auth route's response does not,
     // so the token endpoint's own answer is the fallback.
-    refresh.end({ outcome: 'failure', error: details.error, errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined });
+    refresh.end({
+      outcome: 'failure',
+      error: details.error,
+      errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined,
+    });
   }
 }
 

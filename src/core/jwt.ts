@@ -10,7 +10,10 @@ export function jwtExpiry(token: unknown): number | undefined {
   const second = first === -1 ? -1 : token.indexOf('.', first + 1);
   if (second === -1 || token.indexOf('.', second + 1) !== -1) return undefined;
   try {
-    const segment = token.slice(first + 1, second).replace(/-/g, '+').replace(/_/g, '/');
+    const segment = token
+      .slice(first + 1, second)
+      .replace(/-/g, '+')
+      .replace(/_/g, '/');
     const payload = JSON.parse(atob(segment + '==='.slice((segment.length + 3) % 4))) as { exp?: unknown };
     if (typeof payload.exp === 'number' && Number.isFinite(payload.exp)) return payload.exp;
   } catch {

@@ -333,7 +333,8 @@ export class Operation implements Ambient {
       span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? result.outcome });
     }
     const hook = current.spanHook;
-    if (hook !== undefined) safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
+    if (hook !== undefined)
+      safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
   }
 }
 
@@ -345,7 +346,6 @@ function attributesOfFacts(facts: MetricFacts): Record<string, string> {
   }
   return attributes;
 }
-
 
 function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
   try {
@@ -410,12 +410,7 @@ export function recordObserved(kind: SpanName, target: CallTarget, interpret: (o
  * Runs an SDK call inside an operation. The caller gets exactly what the SDK returned or threw:
  * the same value, the same error object.
  */
-export function observeCall<T>(
-  kind: SpanName,
-  target: CallTarget,
-  call: (operation: Operation) => T,
-  interpretation: Interpretation<Awaited<T>>,
-): T {
+export function observeCall<T>(kind: SpanName, target: CallTarget, call: (operation: Operation) => T, interpretation: Interpretation<Awaited<T>>): T {
   const operation = startOperation(kind, target);
   let returned: T;
   try {

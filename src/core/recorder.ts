@@ -1,12 +1,4 @@
-import {
-  metrics,
-  type Attributes,
-  type BatchObservableResult,
-  type Histogram,
-  type Meter,
-  type MeterProvider,
-  type Observable,
-} from '@opentelemetry/api';
+import { metrics, type Attributes, type BatchObservableResult, type Histogram, type Meter, type MeterProvider, type Observable } from '@opentelemetry/api';
 import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, type AttributeName, type MetricName } from './catalog.js';
 import { VERSION } from './version.js';
 

@@ -32,10 +32,12 @@ export function otlpHeaders(signal: 'traces' | 'metrics'): Record<string, string
 
 async function post(signal: 'traces' | 'metrics', body: Uint8Array): Promise<ExportResult> {
   try {
-    const response = await fetch(otlpUrl(signal), { method: "POST", headers: otlpHeaders(signal), body: body as unknown as BodyInit });
+    const response = await fetch(otlpUrl(signal), { method: 'POST', headers: otlpHeaders(signal), body: body as unknown as BodyInit });
     // Drain the body so the connection can be reused; a failed drain leaves the status as the answer.
     await response.arrayBuffer().catch(() => undefined);
-    return response.ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(`OTLP ${signal} export: HTTP ${response.status}`) };
+    return response.ok
+      ? { code: ExportResultCode.SUCCESS }
+      : { code: ExportResultCode.FAILED, error: new Error(`OTLP ${signal} export: HTTP ${response.status}`) };
   } catch (error) {
     // An exporter reports failure in its result; the SDK hands it to its global error handler.
     return { code: ExportResultCode.FAILED, error: error as Error };

@@ -1,12 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import {
-  defaultResource,
-  detectResources,
-  envDetector,
-  resourceFromAttributes,
-  serviceInstanceIdDetector,
-  type Resource,
-} from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource } from '@opentelemetry/resources';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ExportResult } from '@opentelemetry/core';
 import { RESOURCE_INSTANCE_ID } from '../core/naming.js';
@@ -77,7 +70,7 @@ export function warnWithoutInstanceId(exporter: PushMetricExporter): PushMetricE
         checked = true;
         if (metrics.resource.attributes[RESOURCE_INSTANCE_ID] === undefined) {
           diag.warn(
-            'nextjs-auth-otel: the meter provider\'s resource has no service.instance.id, so several instances of this app write the same ' +
+            "nextjs-auth-otel: the meter provider's resource has no service.instance.id, so several instances of this app write the same " +
               "metric series. Add `attributes: { 'service.instance.id': crypto.randomUUID() }` to registerOTel(), or set it in OTEL_RESOURCE_ATTRIBUTES.",
           );
         }

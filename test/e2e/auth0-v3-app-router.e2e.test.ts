@@ -77,9 +77,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
 
   it('a user logs in through the IdP form, outlives the access token, and the Edge middleware refresh is reported as browser traffic', async () => {
     const { context, page } = await loggedInUser('alice', TTL_REFRESH_SOON);
-    const firstAges = otlp
-      .spans()
-      .filter((s) => s.name === 'auth.session.read' && typeof s.attributes['auth.session.age'] === 'number');
+    const firstAges = otlp.spans().filter((s) => s.name === 'auth.session.read' && typeof s.attributes['auth.session.age'] === 'number');
     await sleep(7000);
     await page.goto(`${app.url}/dashboard`);
     expect(await page.textContent('#sub-present')).toBe('session');
@@ -92,7 +90,12 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(parent?.attributes['auth.outcome']).toBe('refreshed');
 
     await otlp.waitFor(
-      () => latestCumulative(otlp.metricPoints(), 'auth.token.refreshes', { 'auth.outcome': 'success', 'auth.user_agent.class': 'browser', 'auth.runtime': 'edge' }) >= 1,
+      () =>
+        latestCumulative(otlp.metricPoints(), 'auth.token.refreshes', {
+          'auth.outcome': 'success',
+          'auth.user_agent.class': 'browser',
+          'auth.runtime': 'edge',
+        }) >= 1,
       { timeoutMs: 20_000, description: 'auth.token.refreshes{success, browser, edge}' },
     );
 
@@ -100,10 +103,10 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     const ages = (spans: ReceivedSpan[]) => spans.map((s) => s.attributes['auth.session.age'] as number);
     expect(Math.min(...ages(firstAges))).toBeLessThanOrEqual(2);
     // The /dashboard render's read leaves the Node process in its own batch: wait for it.
-    const later = await otlp.waitForSpan(
-      (s) => s.name === 'auth.session.read' && !firstAges.includes(s) && (s.attributes['auth.session.age'] as number) >= 7,
-      { timeoutMs: 20_000, description: 'a session read at least 7 s into the session' },
-    );
+    const later = await otlp.waitForSpan((s) => s.name === 'auth.session.read' && !firstAges.includes(s) && (s.attributes['auth.session.age'] as number) >= 7, {
+      timeoutMs: 20_000,
+      description: 'a session read at least 7 s into the session',
+    });
     expect(later.attributes['auth.user_agent.class']).toBe('browser');
     await context.close();
   });
@@ -124,7 +127,12 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(span.attributes['user_agent.synthetic.type']).toBe('test');
     expect(String(span.attributes['auth.user_agent.rule'])).toMatch(/datadog/);
     await otlp.waitFor(
-      () => latestCumulative(otlp.metricPoints(), 'auth.token.requests', { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' }) >= 1,
+      () =>
+        latestCumulative(otlp.metricPoints(), 'auth.token.requests', {
+          'auth.outcome': 'error',
+          'auth.error.code': 'ERR_MISSING_SESSION',
+          'auth.user_agent.class': 'monitor',
+        }) >= 1,
       { timeoutMs: 20_000, description: 'auth.token.requests{error, ERR_MISSING_SESSION, monitor}' },
     );
     // The real-user series stay clean.
@@ -151,10 +159,10 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(linkRun.attributes['auth.user_agent.class']).toBe('browser');
     expect(linkRun.attributes['auth.user_agent.rule']).toBe('default');
     // The browser's own prefetch header survives, so that run is kept out of the real-user series.
-    const relRun = await otlp.waitFor(
-      () => authSpansUnder('/profile').find((s) => s.attributes['auth.user_agent.class'] === 'prefetch'),
-      { timeoutMs: 20_000, description: 'middleware run of the <link rel=prefetch>' },
-    );
+    const relRun = await otlp.waitFor(() => authSpansUnder('/profile').find((s) => s.attributes['auth.user_agent.class'] === 'prefetch'), {
+      timeoutMs: 20_000,
+      description: 'middleware run of the <link rel=prefetch>',
+    });
     expect(relRun.attributes['auth.user_agent.rule']).toBe('prefetch:sec-purpose');
     expect(relRun.attributes['auth.runtime']).toBe('edge');
     await context.close();
@@ -165,13 +173,17 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(await idp.revokeRefreshTokens('carol')).toBeGreaterThan(0);
     await sleep(7000);
     await page.goto(`${app.url}/profile`);
-    const failed = await otlp.waitForSpan(
-      (s) => s.name === 'auth.token.refresh' && s.attributes['auth.outcome'] === 'failure' && edgeBrowser(s),
-      { timeoutMs: 20_000 },
-    );
+    const failed = await otlp.waitForSpan((s) => s.name === 'auth.token.refresh' && s.attributes['auth.outcome'] === 'failure' && edgeBrowser(s), {
+      timeoutMs: 20_000,
+    });
     expect(failed.attributes['auth.error.code']).toBe('invalid_grant');
     await otlp.waitFor(
-      () => latestCumulative(otlp.metricPoints(), 'auth.token.refreshes', { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }) >= 1,
+      () =>
+        latestCumulative(otlp.metricPoints(), 'auth.token.refreshes', {
+          'auth.outcome': 'failure',
+          'auth.error.code': 'invalid_grant',
+          'auth.user_agent.class': 'browser',
+        }) >= 1,
       { timeoutMs: 20_000, description: 'auth.token.refreshes{failure, invalid_grant, browser}' },
     );
     await context.close();
@@ -188,14 +200,23 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(renderGet.attributes['auth.user_agent.class']).toBe('browser');
     expect(renderGet.events.map((e) => e.name)).toContain('auth.refresh.unpersisted');
     await otlp.waitFor(
-      () => latestCumulative(otlp.metricPoints(), 'auth.refresh.unpersisted', { 'auth.refresh.unpersisted_reason': 'read_only_context', 'auth.user_agent.class': 'browser' }) >= 1,
+      () =>
+        latestCumulative(otlp.metricPoints(), 'auth.refresh.unpersisted', {
+          'auth.refresh.unpersisted_reason': 'read_only_context',
+          'auth.user_agent.class': 'browser',
+        }) >= 1,
       { timeoutMs: 20_000, description: 'auth.refresh.unpersisted{read_only_context, browser}' },
     );
     // The cookie still holds the refresh token the IdP already rotated away.
     await sleep(7000);
     await page.goto(`${app.url}/profile`);
     const failed = await otlp.waitForSpan(
-      (s) => s.name === 'auth.token.refresh' && s.attributes['auth.outcome'] === 'failure' && s.parentSpanId !== '' && edgeBrowser(s) && BigInt(s.startTimeUnixNano) > BigInt(renderGet.endTimeUnixNano),
+      (s) =>
+        s.name === 'auth.token.refresh' &&
+        s.attributes['auth.outcome'] === 'failure' &&
+        s.parentSpanId !== '' &&
+        edgeBrowser(s) &&
+        BigInt(s.startTimeUnixNano) > BigInt(renderGet.endTimeUnixNano),
       { timeoutMs: 20_000 },
     );
     expect(failed.attributes['auth.error.code']).toBe('invalid_grant');
@@ -209,7 +230,11 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     await page.waitForFunction(() => document.querySelector('#api-result')?.textContent !== '');
     expect(await page.textContent('#api-result')).toMatch(/^api ok/);
     const actionGet = await otlp.waitForSpan(
-      (s) => s.name === 'auth.token.get' && s.attributes['auth.runtime'] === 'nodejs' && s.attributes['auth.outcome'] === 'cached' && s.attributes['auth.user_agent.class'] === 'browser',
+      (s) =>
+        s.name === 'auth.token.get' &&
+        s.attributes['auth.runtime'] === 'nodejs' &&
+        s.attributes['auth.outcome'] === 'cached' &&
+        s.attributes['auth.user_agent.class'] === 'browser',
       { timeoutMs: 20_000 },
     );
     expect(actionGet.attributes['auth.session.age']).toBeTypeOf('number');

@@ -103,7 +103,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   async function clientToken(page: Page): Promise<string> {
     await page.goto(`${appUrl}/client-token`);
     await page.click('#get-token');
-    await page.waitForFunction(() => !/^(idle|fetching)$/.test(document.querySelector('#client-token-state')?.textContent ?? 'idle'), undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => !/^(idle|fetching)$/.test(document.querySelector('#client-token-state')?.textContent ?? 'idle'), undefined, {
+      timeout: 20_000,
+    });
     return (await page.textContent('#client-token-state')) ?? '';
   }
 
@@ -123,7 +125,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     const { context, page } = await loggedInUser('alice', TTL_SHORT);
 
     // The login itself: auth routes served by auth0.middleware inside the instrumented middleware, on Node.
-    const callback = await otlp.waitForSpan((s) => s.name === 'auth.handler' && s.attributes['auth.handler.kind'] === 'callback' && v4Browser(s), { timeoutMs: 20_000 });
+    const callback = await otlp.waitForSpan((s) => s.name === 'auth.handler' && s.attributes['auth.handler.kind'] === 'callback' && v4Browser(s), {
+      timeoutMs: 20_000,
+    });
     expect(callback.attributes['auth.outcome']).toBe('redirect');
     expect(callback.attributes['auth.runtime']).toBe('nodejs');
     const run = parentOf(callback);
@@ -153,10 +157,13 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     // The browser kept the rotated cookie: the next token comes from the session, no second exchange.
     expect(await clientToken(page)).toBe('token received');
     expect(refreshGrants()).toBe(grantsBefore + 1);
-    await otlp.waitFor(() => metric('auth.handler.requests', { 'auth.handler.kind': 'access-token', 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }) >= 2, {
-      timeoutMs: 20_000,
-      description: 'auth.handler.requests{access-token, success, browser} ≥ 2',
-    });
+    await otlp.waitFor(
+      () => metric('auth.handler.requests', { 'auth.handler.kind': 'access-token', 'auth.outcome': 'success', 'auth.user_agent.class': 'browser' }) >= 2,
+      {
+        timeoutMs: 20_000,
+        description: 'auth.handler.requests{access-token, success, browser} ≥ 2',
+      },
+    );
     expect(metric('auth.refresh.unpersisted', {})).toBe(0);
     await context.close();
   });
@@ -171,9 +178,21 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     expect(await clientToken(page)).toBe('error missing_session');
     await context.close();
 
-    const missing = (cls: string) => ({ 'auth.handler.kind': 'access-token', 'auth.outcome': 'error', 'auth.error.code': 'missing_session', 'auth.user_agent.class': cls, 'auth.runtime': 'nodejs' });
-    await otlp.waitFor(() => metric('auth.handler.requests', missing('monitor')) >= 1, { timeoutMs: 20_000, description: 'auth.handler.requests{missing_session, monitor}' });
-    await otlp.waitFor(() => metric('auth.handler.requests', missing('browser')) >= 1, { timeoutMs: 20_000, description: 'auth.handler.requests{missing_session, browser}' });
+    const missing = (cls: string) => ({
+      'auth.handler.kind': 'access-token',
+      'auth.outcome': 'error',
+      'auth.error.code': 'missing_session',
+      'auth.user_agent.class': cls,
+      'auth.runtime': 'nodejs',
+    });
+    await otlp.waitFor(() => metric('auth.handler.requests', missing('monitor')) >= 1, {
+      timeoutMs: 20_000,
+      description: 'auth.handler.requests{missing_session, monitor}',
+    });
+    await otlp.waitFor(() => metric('auth.handler.requests', missing('browser')) >= 1, {
+      timeoutMs: 20_000,
+      description: 'auth.handler.requests{missing_session, browser}',
+    });
     expect(metric('auth.handler.requests', missing('monitor'))).toBe(1);
     const monitorSpan = otlp.spans().find((s) => s.name === 'auth.handler' && s.attributes['auth.user_agent.class'] === 'monitor');
     expect(monitorSpan?.attributes).toMatchObject({ 'auth.error.code': 'missing_session', 'user_agent.synthetic.type': 'test' });

@@ -88,13 +88,18 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     const { context, page } = await loggedInUser('alice', TTL_SHORT);
 
     // The login itself: auth routes served by auth0.middleware inside the instrumented proxy.
-    const callback = await otlp.waitForSpan((s) => s.name === 'auth.handler' && s.attributes['auth.handler.kind'] === 'callback' && v4Browser(s), { timeoutMs: 20_000 });
+    const callback = await otlp.waitForSpan((s) => s.name === 'auth.handler' && s.attributes['auth.handler.kind'] === 'callback' && v4Browser(s), {
+      timeoutMs: 20_000,
+    });
     expect(callback.attributes['auth.outcome']).toBe('redirect');
     expect(callback.attributes['auth.runtime']).toBe('nodejs');
     const run = otlp.spans().find((s) => s.spanId === callback.parentSpanId);
     expect(run?.name).toBe('auth.middleware');
     expect(run?.attributes['auth.sdk']).toBe(SDK);
-    const read = await otlp.waitForSpan((s) => s.name === 'auth.session.read' && s.attributes['auth.outcome'] === 'found' && typeof s.attributes['auth.session.age'] === 'number' && v4Browser(s), { timeoutMs: 20_000 });
+    const read = await otlp.waitForSpan(
+      (s) => s.name === 'auth.session.read' && s.attributes['auth.outcome'] === 'found' && typeof s.attributes['auth.session.age'] === 'number' && v4Browser(s),
+      { timeoutMs: 20_000 },
+    );
     expect(read.attributes['auth.session.age']).toBeLessThan(60);
 
     // The access token expires; the token page's getAccessToken() refreshes it in a Server Component.
@@ -121,7 +126,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     // refuses it, the page fails, and Next's onRequestError sees the auth error.
     const failed = await page.goto(`${app.url}/token`);
     expect(failed?.status()).toBe(500);
-    const failure = await otlp.waitForSpan((s) => s.name === 'auth.token.refresh' && s.attributes['auth.outcome'] === 'failure' && v4Browser(s), { timeoutMs: 20_000 });
+    const failure = await otlp.waitForSpan((s) => s.name === 'auth.token.refresh' && s.attributes['auth.outcome'] === 'failure' && v4Browser(s), {
+      timeoutMs: 20_000,
+    });
     expect(failure.attributes['auth.error.code']).toBe('invalid_grant');
     expect(failure.events.map((e) => e.name)).toContain('auth.refresh.unpersisted');
     await otlp.waitFor(() => metric('auth.refresh.unpersisted', { 'auth.refresh.unpersisted_reason': 'token_reused' }) >= 1, {
@@ -129,7 +136,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
       description: 'auth.refresh.unpersisted{token_reused}',
     });
     await otlp.waitFor(
-      () => metric('auth.request.errors', { 'auth.next.route_type': 'render', 'auth.error.code': 'failed_to_refresh_token', 'auth.user_agent.class': 'browser' }) >= 1,
+      () =>
+        metric('auth.request.errors', { 'auth.next.route_type': 'render', 'auth.error.code': 'failed_to_refresh_token', 'auth.user_agent.class': 'browser' }) >=
+        1,
       { timeoutMs: 20_000, description: 'auth.request.errors{render, failed_to_refresh_token, browser}' },
     );
     await context.close();
@@ -138,7 +147,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   it('a monitor without a session and a tampered cookie, through proxy.ts: missing vs invalid, never a 500', async () => {
     const probe = await fetch(`${app.url}/`, { headers: { 'user-agent': 'Datadog/Synthetics', 'x-datadog-origin': 'synthetics' } });
     expect(probe.status).toBe(200);
-    const tampered = await fetch(`${app.url}/`, { headers: { 'user-agent': CHROME_UA, cookie: '__session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA' } });
+    const tampered = await fetch(`${app.url}/`, {
+      headers: { 'user-agent': CHROME_UA, cookie: '__session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA' },
+    });
     expect(tampered.status).toBe(200);
     await otlp.waitFor(() => metric('auth.session.reads', { 'auth.outcome': 'missing', 'auth.user_agent.class': 'monitor' }) >= 1, {
       timeoutMs: 20_000,

@@ -69,12 +69,17 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
 
   const total = (name: string, filter: Record<string, string>) => latestCumulative(otlp.metricPoints(), name, { 'auth.sdk': 'next-auth-v4', ...filter });
   const waitForTotal = (name: string, filter: Record<string, string>, atLeast: number) =>
-    otlp.waitFor(() => total(name, filter) >= atLeast, { timeoutMs: 20_000, description: `${name} ${JSON.stringify(filter)} >= ${atLeast}\n${app.output().slice(-3000)}` });
+    otlp.waitFor(() => total(name, filter) >= atLeast, {
+      timeoutMs: 20_000,
+      description: `${name} ${JSON.stringify(filter)} >= ${atLeast}\n${app.output().slice(-3000)}`,
+    });
 
   it('runs the README configuration', () => {
     const example = readFileSync(join(REPOSITORY_ROOT, 'examples', EXAMPLE, 'lib/auth.ts'), 'utf8');
     expect(example).toBe(readFileSync(join(REPOSITORY_ROOT, 'docs/snippets/next-auth-options.ts'), 'utf8'));
-    expect(readFileSync(join(REPOSITORY_ROOT, 'examples', EXAMPLE, 'instrumentation.ts'), 'utf8')).toBe(readFileSync(join(REPOSITORY_ROOT, 'instrumentation.ts'), 'utf8'));
+    expect(readFileSync(join(REPOSITORY_ROOT, 'examples', EXAMPLE, 'instrumentation.ts'), 'utf8')).toBe(
+      readFileSync(join(REPOSITORY_ROOT, 'instrumentation.ts'), 'utf8'),
+    );
   });
 
   it('signs in through the middleware redirect and the IdP login form in Chromium', async () => {
@@ -118,7 +123,9 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
       1,
     );
     await waitForTotal('auth.token.refreshes', { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }, 1);
-    const span = await otlp.waitForSpan((s) => s.name === 'auth.token.refresh' && s.events.some((e) => e.name === 'auth.refresh.unpersisted'), { timeoutMs: 20_000 });
+    const span = await otlp.waitForSpan((s) => s.name === 'auth.token.refresh' && s.events.some((e) => e.name === 'auth.refresh.unpersisted'), {
+      timeoutMs: 20_000,
+    });
     expect(span.attributes['auth.error.code']).toBe('invalid_grant');
     // Nothing secret reached the receiver.
     const exported = JSON.stringify({ spans: otlp.spans(), metrics: otlp.metricPoints() });

@@ -61,7 +61,8 @@ export async function startNextAuthApp(
       }
       const { next: request, plain } = await toRequests(req, url);
       const path = parsed.pathname.slice('/api/auth/'.length).split('/').filter(Boolean);
-      const response = options.nextRequestStore === false ? await handler(request, path, plain) : await inNextRequest(request.headers, () => handler(request, path, plain));
+      const response =
+        options.nextRequestStore === false ? await handler(request, path, plain) : await inNextRequest(request.headers, () => handler(request, path, plain));
       writeHead(res, response);
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
@@ -96,14 +97,22 @@ export async function signIn(appUrl: string, options: { username?: string; userA
   if (!form) throw new Error(`no IdP login form after sign-in (HTTP ${page.status} at ${page.url}):\n${page.body.slice(0, 2000)}`);
   page = await client.submit(form, page.url, { username, password: `${username}-password` });
   if (page.status !== 200 || new URL(page.url).origin !== appUrl) {
-    throw new Error(`sign-in ended with HTTP ${page.status} at ${page.url}: ${page.history.map((h) => `${h.status} ${h.url}`).join(' -> ')}\n${page.body.slice(0, 2000)}`);
+    throw new Error(
+      `sign-in ended with HTTP ${page.status} at ${page.url}: ${page.history.map((h) => `${h.status} ${h.url}`).join(' -> ')}\n${page.body.slice(0, 2000)}`,
+    );
   }
   return client;
 }
 
 export function sessionCookieOf(jar: CookieJar): { name: string; value: string } {
   const cookie = jar.getAll(/session-token$/)[0];
-  if (!cookie) throw new Error(`no session cookie in the jar: ${jar.getAll().map((c) => c.name).join(', ')}`);
+  if (!cookie)
+    throw new Error(
+      `no session cookie in the jar: ${jar
+        .getAll()
+        .map((c) => c.name)
+        .join(', ')}`,
+    );
   return { name: cookie.name, value: cookie.value };
 }
 

@@ -55,7 +55,12 @@ export function defineV3Suite(
       expect(token.accessToken).toBeTypeOf('string');
 
       const [read] = telemetry.finishedSpans(SPANS.sessionRead.name);
-      expect(read!.attributes).toMatchObject({ 'auth.sdk': 'nextjs-auth0-v3', 'auth.outcome': 'found', 'auth.runtime': runtime, 'auth.user_agent.class': 'browser' });
+      expect(read!.attributes).toMatchObject({
+        'auth.sdk': 'nextjs-auth0-v3',
+        'auth.outcome': 'found',
+        'auth.runtime': runtime,
+        'auth.user_agent.class': 'browser',
+      });
       expect(read!.attributes['auth.session.age']).toBeGreaterThanOrEqual(0);
       expect(read!.attributes['auth.session.age']).toBeLessThan(120);
       const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
@@ -96,12 +101,15 @@ export function defineV3Suite(
       telemetry.reset();
       // An empty params object that notes when the exchange reads it, so we know it is the caller's object that arrived.
       let paramsEnumerated = false;
-      const authorizationParams = new Proxy({}, {
-        ownKeys: (target) => {
-          paramsEnumerated = true;
-          return Reflect.ownKeys(target);
+      const authorizationParams = new Proxy(
+        {},
+        {
+          ownKeys: (target) => {
+            paramsEnumerated = true;
+            return Reflect.ownKeys(target);
+          },
         },
-      });
+      );
       const hookCalls: unknown[][] = [];
       const response = NextResponse.next();
       const token = await auth0.getAccessToken(request(cookie), response, {
@@ -119,7 +127,10 @@ export function defineV3Suite(
       const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
       expect(refresh!.attributes['auth.outcome']).toBe('success');
       // The session the caller's hook returned is the one the SDK saved.
-      const saved = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const saved = response.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       const session = await auth0.getSession(request(saved), NextResponse.next());
       expect(session.user.marker).toBe('from-after-refresh');
     });
@@ -128,18 +139,29 @@ export function defineV3Suite(
       const cookie = await login('bob', 30);
       await fetch(`${env.appUrl}/__test/revoke?user=bob`);
       telemetry.reset();
-      const before = await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' });
+      const before = await count(METRICS.tokenRefreshes.name, {
+        'auth.outcome': 'failure',
+        'auth.error.code': 'invalid_grant',
+        'auth.user_agent.class': 'browser',
+      });
       const thrown = await auth0.getAccessToken(request(cookie), NextResponse.next()).catch((e: unknown) => e);
       expect(thrown).toBeInstanceOf(AccessTokenError);
       expect((thrown as { code: string }).code).toBe('ERR_FAILED_REFRESH_GRANT');
       expect((thrown as { cause: { error: string } }).cause.error).toBe('invalid_grant');
 
       const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
-      expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'error.type': 'AccessTokenError', 'auth.error.cause': 'IdentityProviderError' });
+      expect(refresh!.attributes).toMatchObject({
+        'auth.outcome': 'failure',
+        'auth.error.code': 'invalid_grant',
+        'error.type': 'AccessTokenError',
+        'auth.error.cause': 'IdentityProviderError',
+      });
       expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
       const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
       expect(get!.attributes).toMatchObject({ 'auth.outcome': 'error', 'auth.error.code': 'ERR_FAILED_REFRESH_GRANT' });
-      expect(await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })).toBe(before + 1);
+      expect(
+        await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
+      ).toBe(before + 1);
     });
 
     it('no cookie: ERR_MISSING_SESSION, the session read is missing', async () => {
@@ -200,7 +222,11 @@ export function defineV3Suite(
         });
       const cookie = await login('alice', 3600);
       telemetry.reset();
-      const monitorBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' });
+      const monitorBefore = await count(METRICS.tokenRequests.name, {
+        'auth.outcome': 'error',
+        'auth.error.code': 'ERR_MISSING_SESSION',
+        'auth.user_agent.class': 'monitor',
+      });
       const browserBefore = await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' });
       const customRunsBefore = await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'custom' });
       const sdkProbeRunsBefore = await count(METRICS.middlewareRuns.name, { 'auth.sdk': 'nextjs-auth0-v3', 'auth.user_agent.class': 'monitor' });
@@ -208,7 +234,9 @@ export function defineV3Suite(
       const user = await middleware(request(cookie, CHROME_UA));
       expect(probe.headers.get('x-middleware-next')).toBe('1');
       expect(user.headers.get('x-middleware-next')).toBe('1');
-      expect(await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' })).toBe(monitorBefore + 1);
+      expect(
+        await count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.error.code': 'ERR_MISSING_SESSION', 'auth.user_agent.class': 'monitor' }),
+      ).toBe(monitorBefore + 1);
       expect(await count(METRICS.tokenRequests.name, { 'auth.outcome': 'cached', 'auth.user_agent.class': 'browser' })).toBe(browserBefore + 1);
       const runs = telemetry.finishedSpans(SPANS.middleware.name);
       expect(runs.map((s) => s.attributes['auth.user_agent.class'])).toEqual(['monitor', 'browser']);
@@ -228,7 +256,10 @@ export function defineV3Suite(
     it('wrapped functions return and throw exactly what the SDK does', async () => {
       const cookie = await login('alice', 3600);
       const bare = (await load()).bare;
-      const [bareSession, wrappedSession] = [await bare.getSession(request(cookie), NextResponse.next()), await auth0.getSession(request(cookie), NextResponse.next())];
+      const [bareSession, wrappedSession] = [
+        await bare.getSession(request(cookie), NextResponse.next()),
+        await auth0.getSession(request(cookie), NextResponse.next()),
+      ];
       expect(wrappedSession).toEqual(bareSession);
       const bareError = await bare.getAccessToken(request(undefined), NextResponse.next()).catch((e: unknown) => e);
       const wrappedError = await auth0.getAccessToken(request(undefined), NextResponse.next()).catch((e: unknown) => e);
@@ -245,10 +276,15 @@ export function defineV3Suite(
       const handler = auth0.handleAuth();
       const login = await handler(new NextRequest(`${env.appUrl}/api/auth/login`, { headers: { 'user-agent': CHROME_UA } }), { params: { auth0: 'login' } });
       expect(login.status).toBeGreaterThanOrEqual(300);
-      const callback = await handler(new NextRequest(`${env.appUrl}/api/auth/callback?code=x&state=y`, { headers: { 'user-agent': CHROME_UA } }), { params: { auth0: 'callback' } });
+      const callback = await handler(new NextRequest(`${env.appUrl}/api/auth/callback?code=x&state=y`, { headers: { 'user-agent': CHROME_UA } }), {
+        params: { auth0: 'callback' },
+      });
       expect(callback.status).toBeGreaterThanOrEqual(400);
       const handlers = telemetry.finishedSpans(SPANS.handler.name);
-      expect(handlers.map((s) => [s.attributes['auth.handler.kind'], s.attributes['auth.outcome']])).toEqual([['login', 'redirect'], ['callback', 'error']]);
+      expect(handlers.map((s) => [s.attributes['auth.handler.kind'], s.attributes['auth.outcome']])).toEqual([
+        ['login', 'redirect'],
+        ['callback', 'error'],
+      ]);
       expect(handlers[1]!.attributes).toMatchObject({ 'auth.error.code': 'ERR_CALLBACK_HANDLER_FAILURE', 'auth.error.cause': 'MissingStateCookieError' });
     });
 
@@ -261,7 +297,10 @@ export function defineV3Suite(
       const user = await route(request(cookie), { params: {} });
       expect(await user.json()).toEqual({ ok: true });
       const reads = telemetry.finishedSpans(SPANS.sessionRead.name).map((s) => [s.attributes['auth.outcome'], s.attributes['auth.user_agent.class']]);
-      expect(reads).toEqual([['missing', 'cli'], ['found', 'browser']]);
+      expect(reads).toEqual([
+        ['missing', 'cli'],
+        ['found', 'browser'],
+      ]);
     });
 
     if (runtime === 'edge') {

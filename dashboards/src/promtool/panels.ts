@@ -29,18 +29,7 @@ import type { PanelKey } from '../panels.js';
 import { BUCKET_LABEL, JOB, PromNames, label, value } from '../promql.js';
 import { GENERATED_HEADER } from '../rules-render.js';
 import { minutes, renderTestFile, sampleLabels, type ExprTest } from './render.js';
-import {
-  bucketQuantile,
-  cumulativeBuckets,
-  leValue,
-  piecewise,
-  replicasOf,
-  seriesFactory,
-  spread,
-  type Attrs,
-  type Labels,
-  type Series,
-} from './series.js';
+import { bucketQuantile, cumulativeBuckets, leValue, piecewise, replicasOf, seriesFactory, spread, type Attrs, type Labels, type Series } from './series.js';
 
 export const PANEL_TEST_FILE = 'panels.yaml';
 export const SUBSTITUTIONS = {
@@ -129,16 +118,44 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.success, route: ORDERS }, 152);
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', route: DASH }, 12);
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.serverError, errorType: 'IdentityProviderError', route: ORDERS }, 8);
-  counter('tokenRefreshes', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' }, 40);
-  counter('tokenRefreshes', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' }, 20);
+  counter(
+    'tokenRefreshes',
+    { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    40,
+  );
+  counter(
+    'tokenRefreshes',
+    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    20,
+  );
   // Another service on the same Prometheus: the `$job` filter must keep it out.
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, route: DASH }, 100, 'blog');
   // Token requests: ERR_MISSING_SESSION from monitors, bots and prefetches without a session; a few logged-out browsers.
   counter('tokenRequests', { userAgentClass: C.browser, outcome: C.cached, route: DASH }, 600);
   counter('tokenRequests', { userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError', route: DASH }, 2);
-  counter('tokenRequests', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.missingSession, errorType: 'AccessTokenError', route: DASH }, 2);
-  counter('tokenRequests', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' }, 120);
-  counter('tokenRequests', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' }, 60);
+  counter(
+    'tokenRequests',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.browser,
+      outcome: C.tokenError,
+      errorCode: C.missingSession,
+      errorType: 'AccessTokenError',
+      route: DASH,
+    },
+    2,
+  );
+  counter(
+    'tokenRequests',
+    { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' },
+    120,
+  );
+  counter(
+    'tokenRequests',
+    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' },
+    60,
+  );
   counter('tokenRequests', { userAgentClass: C.prefetch, outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' }, 16);
   // Middleware.
   counter('middlewareRuns', { userAgentClass: C.browser, outcome: C.pass, route: DASH }, 600);
@@ -158,9 +175,46 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.tokenReused }, 1);
   // Auth errors that escaped to onRequestError: a Server Component refresh failing, a JWTExpired 500 in proxy.
-  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.failedToRefresh, errorType: 'AccessTokenError', routeType: C.render }, 4);
-  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 2);
-  counter('requestErrors', { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.monitor, syntheticType: 'test', outcome: C.tokenError, errorCode: C.jwtExpiredCode, errorType: C.jwtExpired, routeType: C.proxy }, 1);
+  counter(
+    'requestErrors',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.browser,
+      outcome: C.tokenError,
+      errorCode: C.failedToRefresh,
+      errorType: 'AccessTokenError',
+      routeType: C.render,
+    },
+    4,
+  );
+  counter(
+    'requestErrors',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.browser,
+      outcome: C.tokenError,
+      errorCode: C.jwtExpiredCode,
+      errorType: C.jwtExpired,
+      routeType: C.proxy,
+    },
+    2,
+  );
+  counter(
+    'requestErrors',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.monitor,
+      syntheticType: 'test',
+      outcome: C.tokenError,
+      errorCode: C.jwtExpiredCode,
+      errorType: C.jwtExpired,
+      routeType: C.proxy,
+    },
+    1,
+  );
   // Auth route handlers (nextjs-auth0 v4): a working login flow; callbacks failing for a few real
   // users and for a bot replaying a stale callback URL (v4 answers both with a code-less 500);
   // logged-out visitors on access-token (401 with its JSON code) and on profile (401, no code at all).
@@ -197,11 +251,7 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     return qs.map((q) => one(bucketQuantile(q, cum)));
   };
   const durations = quantiles('tokenRefreshDuration', sumBuckets(REFRESH_DURATION_BROWSER, REFRESH_DURATION_MONITOR), [0.5, 0.95, 0.99]);
-  const middlewareDurations = quantiles(
-    'middlewareDuration',
-    sumBuckets(MIDDLEWARE_DURATION_BROWSER, MIDDLEWARE_DURATION_MONITOR),
-    [0.5, 0.95, 0.99],
-  );
+  const middlewareDurations = quantiles('middlewareDuration', sumBuckets(MIDDLEWARE_DURATION_BROWSER, MIDDLEWARE_DURATION_MONITOR), [0.5, 0.95, 0.99]);
   const lifetimes = quantiles('tokenRemainingLifetime', TOKEN_LIFETIME_BROWSER, [0.05, 0.5, 0.95]);
   const sessionAgeBuckets = cumulativeBuckets(METRICS.sessionAge.buckets, SESSION_AGE_BROWSER).map((b) => ({
     labels: { [BUCKET_LABEL]: leValue(b.le) },

@@ -130,12 +130,7 @@ const rateOf = (ss: readonly Series[], t: number, w: number) => ss.reduce((sum, 
 const ratioOf = (part: readonly Series[], rest: readonly Series[], t: number, w: number) =>
   increaseOf(part, t, w) / (increaseOf(part, t, w) + increaseOf(rest, t, w));
 
-function fleetGroup(
-  fleet: Fleet,
-  events: FleetEvents,
-  name: string,
-  build: (deploy: (s: Series) => Series[]) => Omit<ScenarioGroup, 'name'>,
-): ScenarioGroup {
+function fleetGroup(fleet: Fleet, events: FleetEvents, name: string, build: (deploy: (s: Series) => Series[]) => Omit<ScenarioGroup, 'name'>): ScenarioGroup {
   const f = fleet(events);
   return { name: f.prefix + name, ...build(f.deploy) };
 }
@@ -305,9 +300,7 @@ function middlewareGroups({ S, lin, job }: Ctx, fleet: Fleet) {
     'Stale session cookies crash middleware with JWTExpired from minute 20; crawlers with garbage cookies all along',
     (d) => {
       const pass = d(browserRuns({ outcome: outcome.pass }, lin([60, 600])));
-      const errors = d(
-        browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([20, 0], [40, 20])),
-      );
+      const errors = d(browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([20, 0], [40, 20])));
       const bots = d(
         S.counter(
           'middlewareRuns',
@@ -329,9 +322,7 @@ function middlewareGroups({ S, lin, job }: Ctx, fleet: Fleet) {
     'A few JWTExpired from minute 10: 7.5 in 5 minutes among 600 runs, just above the minimum of 5 errors',
     (d) => {
       const pass = d(browserRuns({ outcome: outcome.pass }, lin([30, 120])));
-      const errors = d(
-        browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([10, 0], [20, 1.5])),
-      );
+      const errors = d(browserRuns({ outcome: outcome.mwError, errorCode: code.jwtExpired, errorType: errType.jwtExpired }, lin([10, 0], [20, 1.5])));
       return { series: [...pass, ...errors], checks: [{ at: 8 }, { at: 30, firing: page(errors, pass, 30) }] };
     },
   );
@@ -401,14 +392,16 @@ function sessionGroups({ S, lin, job }: Ctx, fleet: Fleet) {
 function movingFailuresGroup(ctx: Ctx): ScenarioGroup {
   const { lin, job } = ctx;
   const [a, b, c] = replicasOf(JOB_UNDER_TEST, { restartAt: 395, lastAt: 369 }).map((r) => r.instance);
-  const steps = (...segs: [minutes: number, perMinute: number | null][]) =>
-    stepwise(segs.flatMap(([n, v]) => Array<number | null>(n).fill(v)));
+  const steps = (...segs: [minutes: number, perMinute: number | null][]) => stepwise(segs.flatMap(([n, v]) => Array<number | null>(n).fill(v)));
   const stale = (shape: Shape): Shape => ({ ...shape, notation: `${shape.notation} stale` });
   // Three up: 20 a minute each; after C: 30 each; while B restarts (minute 395) A serves all 60.
   const A = refreshes(ctx, lin([369, 20], [25, 30], [1, 60], [5, 30]), lin([400, 0]), { instance: a });
   const B = refreshes(ctx, steps([369, 20], [25, 30], [1, null], [5, 0]), steps([394, 0], [1, null], [5, 30]), { instance: b });
   const C = refreshes(ctx, stale(lin([340, 20], [29, 0])), stale(lin([340, 0], [29, 20])), { instance: c });
-  const [ok, fail] = [[A.ok, B.ok, C.ok], [B.fail, C.fail]];
+  const [ok, fail] = [
+    [A.ok, B.ok, C.ok],
+    [B.fail, C.fail],
+  ];
   const burn = (t: number) => ({ [ALERT_NAMES.burn]: [{ labels: job, value: ratioOf(fail, ok, t, 60) }] });
   return {
     name: 'Failures move between replicas (C fails from minute 341 and is gone after 369; B restarts at 395 and fails): only the job crosses both windows',

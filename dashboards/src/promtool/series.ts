@@ -116,11 +116,7 @@ export interface Replica {
 /** Three replicas of a job: a steady one, one that restarts at `restartAt`, one whose last export is at `lastAt`. */
 export function replicasOf(job: string, events: { restartAt?: number; lastAt?: number } = {}): Replica[] {
   const pod = (suffix: string) => `${job}-7f9c4d-${suffix}`;
-  return [
-    { instance: pod('x2k8p') },
-    { instance: pod('m4q7z'), restartAt: events.restartAt },
-    { instance: pod('r9w2j'), lastAt: events.lastAt },
-  ];
+  return [{ instance: pod('x2k8p') }, { instance: pod('m4q7z'), restartAt: events.restartAt }, { instance: pod('r9w2j'), lastAt: events.lastAt }];
 }
 
 /**
@@ -151,10 +147,7 @@ export function spread(series: Series, replicas: readonly Replica[]): Series[] {
  * often thirds) so that replicas add up to the job. `stale` ends the series with a staleness marker,
  * as Prometheus writes when a scraped target goes away.
  */
-export function stepwise(
-  steps: readonly (number | null)[],
-  { start = 0, stale = false }: { start?: number; stale?: boolean } = {},
-): Shape {
+export function stepwise(steps: readonly (number | null)[], { start = 0, stale = false }: { start?: number; stale?: boolean } = {}): Shape {
   const same = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
   const value = (r: { value: number; step: number }, j: number) => r.value + r.step * j;
   const runs = [{ value: start, step: 0, count: 0 }];
@@ -224,15 +217,7 @@ export function seriesFactory(names: PromNames, defaultJob: string): SeriesFacto
       [...bounds, Infinity].forEach((bound, i) => {
         cumulative += perBucket[i]!;
         const shape = piecewise([{ minutes, perMinute: cumulative }]);
-        out.push(
-          new Series(
-            names.histogram(metric, 'bucket'),
-            { ...labels, [BUCKET_LABEL]: leValue(bound) },
-            shape.at,
-            minutes,
-            shape.notation,
-          ),
-        );
+        out.push(new Series(names.histogram(metric, 'bucket'), { ...labels, [BUCKET_LABEL]: leValue(bound) }, shape.at, minutes, shape.notation));
       });
       const count = piecewise([{ minutes, perMinute: cumulative }]);
       out.push(new Series(names.histogram(metric, 'count'), labels, count.at, minutes, count.notation));

@@ -69,7 +69,15 @@ function stampCreatedAt(token: Token, incoming: Token | undefined, signIn: boole
 }
 
 /** Runs after the user's jwt callback; recording never delays or changes what it returned beyond the stamp. */
-async function afterJwt(ctx: NextAuthContext, params: JwtParams, returned: unknown, before: Snapshot | undefined, frame: RefreshFrame, startedAt: number, signIn: boolean): Promise<void> {
+async function afterJwt(
+  ctx: NextAuthContext,
+  params: JwtParams,
+  returned: unknown,
+  before: Snapshot | undefined,
+  frame: RefreshFrame,
+  startedAt: number,
+  signIn: boolean,
+): Promise<void> {
   if (typeof returned !== 'object' || returned === null) return;
   const token = returned as Token;
   stampCreatedAt(token, params.token as Token | undefined, signIn);
@@ -87,9 +95,14 @@ async function afterJwt(ctx: NextAuthContext, params: JwtParams, returned: unkno
   else if (newError || failedAgain) result = failure(after.error);
   else return;
   result.userId = subOf(token);
-  await recordObserved('tokenRefresh', { sdk: ctx.sdk(), request: ctx.request }, async (operation) => {
-    operation.presentRefreshToken(before.refresh);
-    await classifyFromAppRouter(operation);
-    return result;
-  }, startedAt);
+  await recordObserved(
+    'tokenRefresh',
+    { sdk: ctx.sdk(), request: ctx.request },
+    async (operation) => {
+      operation.presentRefreshToken(before.refresh);
+      await classifyFromAppRouter(operation);
+      return result;
+    },
+    startedAt,
+  );
 }

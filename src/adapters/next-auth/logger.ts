@@ -60,7 +60,8 @@ export function invalidReasonOf(cause: unknown): string {
   const name = typeof err?.name === 'string' ? err.name : '';
   if (code === 'ERR_JWT_EXPIRED' || name === 'JWTExpired') return 'expired';
   if (code === 'ERR_JWE_DECRYPTION_FAILED' || name === 'JWEDecryptionFailed') return 'undecryptable';
-  if (code.startsWith('ERR_JWE') || code.startsWith('ERR_JWT') || code === 'ERR_JOSE_NOT_SUPPORTED' || name === 'JWEInvalid' || name === 'JWTInvalid') return 'malformed';
+  if (code.startsWith('ERR_JWE') || code.startsWith('ERR_JWT') || code === 'ERR_JOSE_NOT_SUPPORTED' || name === 'JWEInvalid' || name === 'JWTInvalid')
+    return 'malformed';
   // v4 throws `new Error("JWT invalid")` and v5 `new Error("Invalid JWT")` when decoding yields nothing.
   if (typeof err?.message === 'string' && /^(JWT invalid|Invalid JWT)$/.test(err.message)) return 'malformed';
   return 'unknown';

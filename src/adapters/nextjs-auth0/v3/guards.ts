@@ -34,7 +34,12 @@ export function wrapWithMiddlewareAuthRequired(ctx: V3Context, original: AnyFunc
     // The SDK runs the inner middleware only with a session; without one it redirects or answers 401.
     const passed = (response: unknown) => middlewareResult(response).outcome === 'pass';
     const guarded = function (this: unknown, request: object, ...rest: unknown[]) {
-      return observeCall('sessionRead', { sdk: SDK, request }, () => sdkMiddleware.call(this, request, ...rest), guardedRead(ctx, request, reached, request, passed));
+      return observeCall(
+        'sessionRead',
+        { sdk: SDK, request },
+        () => sdkMiddleware.call(this, request, ...rest),
+        guardedRead(ctx, request, reached, request, passed),
+      );
     };
     // Counted as a middleware run unless it already runs inside one wrapped with withAuthTelemetry.
     return withAuthTelemetry(guarded, { sdk: SDK });
@@ -46,7 +51,12 @@ export function wrapWithApiAuthRequired(ctx: V3Context, original: AnyFunction): 
     const reached = new WeakSet<object>();
     const sdkRoute = original.call(this, typeof apiRoute === 'function' ? reaching(apiRoute, reached) : apiRoute) as AnyFunction;
     return function (this: unknown, request: object, ...rest: unknown[]) {
-      return observeCall('sessionRead', { sdk: SDK, request }, () => sdkRoute.call(this, request, ...rest), guardedRead(ctx, request, reached, request, () => false));
+      return observeCall(
+        'sessionRead',
+        { sdk: SDK, request },
+        () => sdkRoute.call(this, request, ...rest),
+        guardedRead(ctx, request, reached, request, () => false),
+      );
     };
   }, 'withApiAuthRequired');
 }
@@ -85,6 +95,11 @@ function guardGetServerSideProps(ctx: V3Context, original: AnyFunction, thisArg:
   const rendered = (props: unknown) => !(typeof props === 'object' && props !== null && 'redirect' in props);
   return function (this: unknown, gsspContext: { req?: unknown }) {
     const request = gsspContext?.req;
-    return observeCall('sessionRead', { sdk: SDK, request }, () => sdkGssp.call(this, gsspContext), guardedRead(ctx, request, reached, gsspContext as object, rendered));
+    return observeCall(
+      'sessionRead',
+      { sdk: SDK, request },
+      () => sdkGssp.call(this, gsspContext),
+      guardedRead(ctx, request, reached, gsspContext as object, rendered),
+    );
   };
 }

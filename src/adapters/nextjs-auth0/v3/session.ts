@@ -8,7 +8,8 @@ export function wrapGetSession(ctx: V3Context, getSession: AnyFunction): AnyFunc
   return named(function (this: unknown, ...args: unknown[]) {
     const request = isRequestLike(args[0]) ? args[0] : undefined;
     return observeCall('sessionRead', { sdk: SDK, request }, () => getSession.apply(this, args), {
-      result: (session: V3Session | null | undefined, operation) => withCookie(ctx, request, operation, (cookie) => sessionFacts(Boolean(session), cookie, session)),
+      result: (session: V3Session | null | undefined, operation) =>
+        withCookie(ctx, request, operation, (cookie) => sessionFacts(Boolean(session), cookie, session)),
       error: failed,
     });
   }, 'getSession');

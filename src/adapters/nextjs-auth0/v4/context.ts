@@ -24,7 +24,8 @@ export type V4Context = Readonly<{
 export function createContext(client: V4Client, sessionCookieName: string | undefined): V4Context {
   const configured = client.sessionStore?.sessionCookieName;
   const cookieName = sessionCookieName ?? (typeof configured === 'string' ? configured : '__session');
-  const isSessionCookie = (name: string): boolean => name === cookieName || (name.startsWith(cookieName + '__') && /^\d+$/.test(name.slice(cookieName.length + 2)));
+  const isSessionCookie = (name: string): boolean =>
+    name === cookieName || (name.startsWith(cookieName + '__') && /^\d+$/.test(name.slice(cookieName.length + 2)));
   return { client, cookieName, isSessionCookie };
 }
 
