@@ -1,6 +1,6 @@
 /**
  * Generates the dashboards, alert rules and promtool tests under dashboards/ from the telemetry
- * catalog (src/core/catalog.ts).
+ * catalog (src/core/telemetry/catalog.ts).
  *
  *   npx tsx scripts/build-dashboards.ts            write the committed files (default options)
  *   npx tsx scripts/build-dashboards.ts --check    exit 1 if a committed file differs (drift check)

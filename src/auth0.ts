@@ -1,4 +1,4 @@
-import { AuthTelemetryConfigError } from './core/config.js';
+import { AuthTelemetryConfigError } from './core/engine/config.js';
 import { instrumentAuth0V3, isAuth0V3, type Auth0V3Options } from './adapters/nextjs-auth0/v3/index.js';
 import { instrumentAuth0V4, isAuth0V4, type Auth0V4Options } from './adapters/nextjs-auth0/v4/index.js';
 
@@ -28,5 +28,5 @@ function describe(value: unknown): string {
   return keys.length ? `an object with ${keys.join(', ')}` : 'an empty object';
 }
 
-export { withAuthTelemetry } from './core/middleware.js';
-export type { MiddlewareTelemetryOptions } from './core/middleware.js';
+export { withAuthTelemetry } from './core/next/middleware.js';
+export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';

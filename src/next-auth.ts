@@ -3,7 +3,7 @@
  */
 export { instrumentNextAuth, CREATED_AT } from './adapters/next-auth/instrument.js';
 export type { InstrumentNextAuthOptions, NextAuthSdk } from './adapters/next-auth/instrument.js';
-export { traceTokenRefresh } from './core/trace-token-refresh.js';
-export type { TraceTokenRefreshOptions } from './core/trace-token-refresh.js';
-export { withAuthTelemetry } from './core/middleware.js';
-export type { MiddlewareTelemetryOptions } from './core/middleware.js';
+export { traceTokenRefresh } from './core/refresh/trace-token-refresh.js';
+export type { TraceTokenRefreshOptions } from './core/refresh/trace-token-refresh.js';
+export { withAuthTelemetry } from './core/next/middleware.js';
+export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';

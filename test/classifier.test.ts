@@ -2,16 +2,16 @@ import crawlers from 'crawler-user-agents';
 import { isbot } from 'isbot';
 import UserAgent from 'user-agents';
 import { describe, expect, it } from 'vitest';
-import { USER_AGENT_CLASSES, type UserAgentClass } from '../src/core/catalog.js';
-import { MAX_USER_AGENT_LENGTH, classifyRequest, createClassifier, syntheticTypeOf, type Classification } from '../src/core/classifier.js';
-import type { HeaderSource } from '../src/core/headers.js';
+import { USER_AGENT_CLASSES, type UserAgentClass } from '../src/core/telemetry/catalog.js';
+import { MAX_USER_AGENT_LENGTH, classifyRequest, createClassifier, syntheticTypeOf, type Classification } from '../src/core/classification/classifier.js';
+import type { HeaderSource } from '../src/core/parsing/headers.js';
 import {
   CLI_USER_AGENTS,
   MONITOR_HEADER_RULES,
   MONITOR_USER_AGENTS,
   PLAIN_BROWSER_USER_AGENT,
   PREFETCH_HEADER_RULES,
-} from '../src/core/user-agent-signatures.js';
+} from '../src/core/classification/user-agent-signatures.js';
 import { CHROME_LINUX, CHROME_WIN, buildCorpus, RELABELLED_PATTERNS } from './fixtures/ua-corpus.js';
 
 const corpus = buildCorpus();

@@ -11,8 +11,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/catalog.js';
-import { DATADOG_ENV_TAG, DATADOG_SERVICE_TAG, PROMETHEUS_SERVICE_LABEL, datadogMetricName, datadogTag, prometheusLabel } from '../src/core/naming.js';
+import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/telemetry/catalog.js';
+import {
+  DATADOG_ENV_TAG,
+  DATADOG_SERVICE_TAG,
+  PROMETHEUS_SERVICE_LABEL,
+  datadogMetricName,
+  datadogTag,
+  prometheusLabel,
+} from '../src/core/telemetry/naming.js';
 import { ALERT_NAMES, runbookAnchor } from '../dashboards/src/alerts.js';
 import { DEFAULT_OPTIONS, PATHS, buildAll } from '../dashboards/src/index.js';
 import { PANELS } from '../dashboards/src/panels.js';

@@ -3,7 +3,7 @@
  * label and the shipped rules sum their rates, as Prometheus does with replicas.
  */
 import { describe, expect, it } from 'vitest';
-import { METRICS } from '../src/core/catalog.js';
+import { METRICS } from '../src/core/telemetry/catalog.js';
 import { evaluateAlerts, projectedSeries } from '../scripts/demo/verdict.js';
 import type { ReceivedMetricPoint } from '../testkit/otlp-receiver.js';
 

@@ -1,15 +1,15 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, METRICS, OTHER, SPANS } from '../src/core/catalog.js';
-import { configureAuthTelemetry, engine } from '../src/core/engine.js';
-import { AuthTelemetryConfigError } from '../src/core/config.js';
-import { normalizeError } from '../src/core/errors.js';
-import { withAuthTelemetry } from '../src/core/middleware.js';
-import { observeCall, startOperation } from '../src/core/operation.js';
-import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/session-cookie.js';
-import { readSessionCookie } from '../src/core/headers.js';
+import { ERROR_CODES, METRICS, OTHER, SPANS } from '../src/core/telemetry/catalog.js';
+import { configureAuthTelemetry, engine } from '../src/core/engine/engine.js';
+import { AuthTelemetryConfigError } from '../src/core/engine/config.js';
+import { normalizeError } from '../src/core/parsing/errors.js';
+import { withAuthTelemetry } from '../src/core/next/middleware.js';
+import { observeCall, startOperation } from '../src/core/operation/operation.js';
+import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/parsing/session-cookie.js';
+import { readSessionCookie } from '../src/core/parsing/headers.js';
 import { NextRequest } from 'next/server';
-import { saltedHmacSha256 } from '../src/core/user-hash.js';
+import { saltedHmacSha256 } from '../src/core/telemetry/user-hash.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';

@@ -4,8 +4,8 @@
  */
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { METRICS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/catalog.js';
-import { Recorder, type MetricFacts } from '../src/core/recorder.js';
+import { METRICS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/telemetry/catalog.js';
+import { Recorder, type MetricFacts } from '../src/core/telemetry/recorder.js';
 import { AuthHistogramProducer } from '../src/register/histogram-producer.js';
 
 class Reader extends MetricReader {

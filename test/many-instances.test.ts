@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateSeries, startOtlpReceiver, type Attributes, type OtlpReceiver, type ReceivedMetricPoint } from '../testkit/index.js';
-import { METRICS } from '../src/core/catalog.js';
+import { METRICS } from '../src/core/telemetry/catalog.js';
 
 const run = promisify(execFile);
 const REPLICAS = [0, 1, 2];

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserClient, parseForms, startIdp, type Idp } from '../testkit/index.js';
-import { METRICS, SPANS } from '../src/core/catalog.js';
+import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { traceTokenRefresh } from '../src/index.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 import { GOOGLEBOT } from './support/next-auth-harness.js';

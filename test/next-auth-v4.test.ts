@@ -10,7 +10,7 @@ import type { AuthOptions } from 'next-auth';
 import type { JWT } from 'next-auth/jwt';
 import { CHROME_USER_AGENT, startIdp, type Idp } from '../testkit/index.js';
 import { instrumentNextAuth } from '../src/next-auth.js';
-import { METRICS, SPANS } from '../src/core/catalog.js';
+import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 import { GOOGLEBOT, inNextRequest, readSession, sessionCookieOf, signIn, sleep, startNextAuthApp, type NextAuthApp } from './support/next-auth-harness.js';
 

@@ -10,8 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/catalog.js';
-import { jsPrometheusExporterMetricName, prometheusLabel, prometheusMetricName } from '../src/core/naming.js';
+import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/telemetry/catalog.js';
+import { jsPrometheusExporterMetricName, prometheusLabel, prometheusMetricName } from '../src/core/telemetry/naming.js';
 import { SERIES_END, SERIES_START, seriesTables } from '../scripts/readme-tables.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METRICS, SPANS, ATTRIBUTES } from '../src/core/catalog.js';
-import { VERSION } from '../src/core/version.js';
+import { METRICS, SPANS, ATTRIBUTES } from '../src/core/telemetry/catalog.js';
+import { VERSION } from '../src/core/telemetry/version.js';
 import { END, START, telemetryTables } from '../scripts/readme-tables.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

@@ -6,11 +6,11 @@ import { NextRequest, NextResponse } from 'next/server';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { instrumentAuth0 } from '../src/auth0.js';
 import { SCOPE } from './support/v3-login-app.js';
-import { METRICS, SPANS } from '../src/core/catalog.js';
-import { AuthTelemetryConfigError } from '../src/core/config.js';
-import { configureAuthTelemetry, engine } from '../src/core/engine.js';
-import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from '../src/core/refresh-ledger.js';
-import { traceTokenRefresh } from '../src/core/trace-token-refresh.js';
+import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
+import { AuthTelemetryConfigError } from '../src/core/engine/config.js';
+import { configureAuthTelemetry, engine } from '../src/core/engine/engine.js';
+import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from '../src/core/refresh/refresh-ledger.js';
+import { traceTokenRefresh } from '../src/core/refresh/trace-token-refresh.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 
 const telemetry = new TestTelemetry();

@@ -1,7 +1,7 @@
 // @vitest-environment edge-runtime
 import { describe, expect, inject, it } from 'vitest';
 import { latestCumulative, type ReceivedMetricPoint, type ReceivedSpan } from '../testkit/otlp-receiver.js';
-import { METRICS, SPANS } from '../src/core/catalog.js';
+import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 
 describe('registerAuthTelemetry (Edge runtime)', () => {
   it('exports through fetch from the Edge runtime, flushing via event.waitUntil()', async () => {
@@ -12,7 +12,7 @@ describe('registerAuthTelemetry (Edge runtime)', () => {
     process.env.NEXT_RUNTIME = 'edge';
     process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment.name=prod,team=auth%20platform,malformed';
     const { registerAuthTelemetry } = await import('../src/register/edge.js');
-    const { withAuthTelemetry } = await import('../src/core/middleware.js');
+    const { withAuthTelemetry } = await import('../src/core/next/middleware.js');
     const registration = await registerAuthTelemetry({ serviceName: 'edge-app' });
     expect(registration).toEqual({ runtime: 'edge', ownsTracerProvider: true, ownsMeterProvider: true });
 

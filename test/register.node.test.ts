@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramTotals, latestCumulative, startOtlpReceiver, type OtlpReceiver } from '../testkit/index.js';
-import { METRICS, SPANS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/catalog.js';
+import { METRICS, SPANS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/telemetry/catalog.js';
 
 const run = promisify(execFile);
 let receiver: OtlpReceiver;

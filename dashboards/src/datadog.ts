@@ -3,8 +3,8 @@
  * attributes become tags of the same key and `service.name` becomes the `service` tag. Datadog
  * lower-cases tag values, so values are written lower-case here.
  */
-import { METRICS } from '../../src/core/catalog.js';
-import { DATADOG_ENV_TAG, DATADOG_SERVICE_TAG, datadogMetricName, datadogTag } from '../../src/core/naming.js';
+import { METRICS } from '../../src/core/telemetry/catalog.js';
+import { DATADOG_ENV_TAG, DATADOG_SERVICE_TAG, datadogMetricName, datadogTag } from '../../src/core/telemetry/naming.js';
 import { ALERT_NAMES, THRESHOLDS, num, runbookAnchor, type Severity } from './alerts.js';
 import type { BuildOptions } from './options.js';
 import { DASHBOARD_TITLE, PANELS, ROWS, type PanelKey } from './panels.js';

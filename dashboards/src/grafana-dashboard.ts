@@ -10,7 +10,7 @@ import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { BuildOptions } from './options.js';
 import { DASHBOARD_TITLE, DASHBOARD_UID, PANELS, ROWS, type PanelKey } from './panels.js';
-import { METRICS, type MetricName } from '../../src/core/catalog.js';
+import { METRICS, type MetricName } from '../../src/core/telemetry/catalog.js';
 import { BUCKET_LABEL, JOB, PromNames, V, eq, label, ne, re, selector, sumBy, type CounterMetric, type Matcher } from './promql.js';
 
 /** Grafana template variables the queries use. */

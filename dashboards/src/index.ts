@@ -4,8 +4,8 @@
  * them and the tests compare them with the committed files.
  */
 import { stringify } from 'yaml';
-import { METRICS, type MetricName } from '../../src/core/catalog.js';
-import { jsPrometheusExporterMetricName, prometheusMetricName } from '../../src/core/naming.js';
+import { METRICS, type MetricName } from '../../src/core/telemetry/catalog.js';
+import { jsPrometheusExporterMetricName, prometheusMetricName } from '../../src/core/telemetry/naming.js';
 import { datadogDashboard, datadogMonitors } from './datadog.js';
 import { grafanaDashboard } from './grafana-dashboard.js';
 import { resolveOptions, type BuildOptions } from './options.js';

@@ -1,6 +1,6 @@
 /**
  * PromQL building blocks. Every metric and label name comes from the telemetry catalog through
- * `src/core/naming.ts`; nothing here spells one out.
+ * `src/core/telemetry/naming.ts`; nothing here spells one out.
  */
 import {
   ERROR_CODES,
@@ -14,14 +14,14 @@ import {
   USER_AGENT_CLASSES,
   type AttributeName,
   type MetricName,
-} from '../../src/core/catalog.js';
+} from '../../src/core/telemetry/catalog.js';
 import {
   PROMETHEUS_INSTANCE_LABEL,
   PROMETHEUS_SERVICE_LABEL,
   jsPrometheusExporterMetricName,
   prometheusLabel,
   prometheusMetricName,
-} from '../../src/core/naming.js';
+} from '../../src/core/telemetry/naming.js';
 import type { PrometheusNaming } from './options.js';
 
 export type CounterMetric = {

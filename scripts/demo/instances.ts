@@ -4,8 +4,8 @@
  * with its own `service.instance.id`. The demo names each process in `k8s.pod.name`, as a
  * Kubernetes replica would be named.
  */
-import { ATTRIBUTES, METRICS, type MetricName } from '../../src/core/catalog.js';
-import { RESOURCE_INSTANCE_ID } from '../../src/core/naming.js';
+import { ATTRIBUTES, METRICS, type MetricName } from '../../src/core/telemetry/catalog.js';
+import { RESOURCE_INSTANCE_ID } from '../../src/core/telemetry/naming.js';
 import { aggregateSeries, type ReceivedMetricPoint, type SeriesTotal } from '../../testkit/otlp-receiver.js';
 
 export const POD_ATTRIBUTE = 'k8s.pod.name';

@@ -5,7 +5,7 @@
  * says and whether the shipped alerts would page.
  */
 import { setMaxListeners } from 'node:events';
-import { RESOURCE_INSTANCE_ID } from '../../src/core/naming.js';
+import { RESOURCE_INSTANCE_ID } from '../../src/core/telemetry/naming.js';
 import { writeFileSync } from 'node:fs';
 import { startIdp, startOtlpReceiver, type Idp, type OtlpReceiver } from '../../testkit/index.js';
 import { freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';

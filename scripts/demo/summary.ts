@@ -2,7 +2,7 @@
  * The demo's verdict, computed only from the OTLP the app exported: what an on-call engineer
  * would see in a dashboard built on this plugin's metrics.
  */
-import { ATTRIBUTES, METRICS, USER_AGENT_CLASSES, type UserAgentClass } from '../../src/core/catalog.js';
+import { ATTRIBUTES, METRICS, USER_AGENT_CLASSES, type UserAgentClass } from '../../src/core/telemetry/catalog.js';
 import { aggregateSeries, histogramTotals, type ReceivedMetricPoint } from '../../testkit/otlp-receiver.js';
 
 const CLASS = ATTRIBUTES.userAgentClass.key;

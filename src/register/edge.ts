@@ -1,5 +1,5 @@
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
-import { engine } from '../core/engine.js';
+import { engine } from '../core/engine/engine.js';
 import { edgeContextManager } from './edge-context.js';
 import { FetchMetricExporter, FetchSpanExporter } from './fetch-exporter.js';
 import { install, metricReadersFor, type RuntimeParts } from './install.js';

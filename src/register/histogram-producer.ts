@@ -12,10 +12,10 @@ import {
   type MetricProducer,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { INSTRUMENTATION_SCOPE, METRICS } from '../core/catalog.js';
-import { reportInstrumentationError, engine } from '../core/engine.js';
-import type { HistogramAggregate, HistogramName, Recorder } from '../core/recorder.js';
-import { VERSION } from '../core/version.js';
+import { INSTRUMENTATION_SCOPE, METRICS } from '../core/telemetry/catalog.js';
+import { reportInstrumentationError, engine } from '../core/engine/engine.js';
+import type { HistogramAggregate, HistogramName, Recorder } from '../core/telemetry/recorder.js';
+import { VERSION } from '../core/telemetry/version.js';
 
 type Reported = { count: number; sum: number; counts: number[]; at: number };
 

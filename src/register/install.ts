@@ -3,7 +3,7 @@ import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { configureAuthTelemetry, reportInstrumentationError, engine } from '../core/engine.js';
+import { configureAuthTelemetry, reportInstrumentationError, engine } from '../core/engine/engine.js';
 import { AuthHistogramProducer } from './histogram-producer.js';
 import { warnWithoutInstanceId } from './resource.js';
 import { exportIntervalOf, sdkDisabled, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';

@@ -1,6 +1,6 @@
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { AuthTelemetryOptions } from '../core/config.js';
+import type { AuthTelemetryOptions } from '../core/engine/config.js';
 
 export interface RegisterAuthTelemetryOptions extends AuthTelemetryOptions {
   /** `service.name`; defaults to `OTEL_SERVICE_NAME`, then `nextjs-app`. */

@@ -1,4 +1,4 @@
-import { reportInstrumentationError } from '../core/engine.js';
+import { reportInstrumentationError } from '../core/engine/engine.js';
 import { metrics, trace, ProxyTracerProvider, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();

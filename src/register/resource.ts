@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource } from '@opentelemetry/resources';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ExportResult } from '@opentelemetry/core';
-import { RESOURCE_INSTANCE_ID } from '../core/naming.js';
+import { RESOURCE_INSTANCE_ID } from '../core/telemetry/naming.js';
 import { serviceNameOf, type RegisterAuthTelemetryOptions } from './options.js';
 
 /*

@@ -7,8 +7,8 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { NextRequest, NextResponse } from 'next/server';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { instrumentAuth0 } from '../../src/auth0.js';
-import { METRICS, SPANS } from '../../src/core/catalog.js';
-import { withAuthTelemetry } from '../../src/core/middleware.js';
+import { METRICS, SPANS } from '../../src/core/telemetry/catalog.js';
+import { withAuthTelemetry } from '../../src/core/next/middleware.js';
 import { TestTelemetry, spanText } from './telemetry.js';
 
 export const CHROME_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';

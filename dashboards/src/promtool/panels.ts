@@ -22,7 +22,7 @@ import {
   UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
   type AttributeName,
-} from '../../../src/core/catalog.js';
+} from '../../../src/core/telemetry/catalog.js';
 import { GRAFANA_VARS, grafanaPanels, jobVariableQuery } from '../grafana-dashboard.js';
 import type { BuildOptions } from '../options.js';
 import type { PanelKey } from '../panels.js';

@@ -20,7 +20,7 @@ import {
   TOKEN_REQUEST_OUTCOMES,
   UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
-} from '../../../src/core/catalog.js';
+} from '../../../src/core/telemetry/catalog.js';
 import { ALERT_NAMES, allAlerts, inlineRef, recordedRef, runbookAnchor } from '../alerts.js';
 import type { BuildOptions } from '../options.js';
 import { JOB, PromNames, label, value } from '../promql.js';

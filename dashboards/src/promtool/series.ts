@@ -3,8 +3,8 @@
  * OTLP receiver's) output: catalog names translated, `job`/`instance` from the resource, the scope
  * label, and bounded attribute labels.
  */
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, OTHER, type AttributeName } from '../../../src/core/catalog.js';
-import { PROMETHEUS_INSTANCE_LABEL, PROMETHEUS_SCOPE_NAME_LABEL } from '../../../src/core/naming.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, OTHER, type AttributeName } from '../../../src/core/telemetry/catalog.js';
+import { PROMETHEUS_INSTANCE_LABEL, PROMETHEUS_SCOPE_NAME_LABEL } from '../../../src/core/telemetry/naming.js';
 import { BUCKET_LABEL, JOB, PromNames, label, type CounterMetric, type HistogramMetric } from '../promql.js';
 
 export type Labels = Record<string, string>;

@@ -1,7 +1,7 @@
 /** What every NextAuth wrapper needs: the configuration's SDK and request, and the facts a token gives away. */
-import type { AuthSdk } from '../../core/catalog.js';
-import type { Operation } from '../../core/operation.js';
-import { secondsSince } from '../../core/parse.js';
+import type { AuthSdk } from '../../core/telemetry/catalog.js';
+import type { Operation } from '../../core/operation/operation.js';
+import { secondsSince } from '../../core/parsing/parse.js';
 import { appRouterRequest } from '../next/app-router.js';
 import type { AnyFunction } from '../wrap.js';
 

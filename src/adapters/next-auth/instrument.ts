@@ -5,7 +5,7 @@
  * `callbacks.session`, `logger.error` (the only place decoding and sign-in failures surface) and
  * `events`. Everything else in the configuration is passed through untouched.
  */
-import { defaultAccessTokenOf, defaultExpiresAtOf, defaultRefreshTokenOf } from '../../core/trace-token-refresh.js';
+import { defaultAccessTokenOf, defaultExpiresAtOf, defaultRefreshTokenOf } from '../../core/refresh/trace-token-refresh.js';
 import type { AnyFunction } from '../wrap.js';
 import { isOurs, isPromiseLike, type Config, type NextAuthContext, type NextAuthSdk } from './context.js';
 import { instrumentEvents, instrumentLogger } from './events.js';

@@ -2,10 +2,10 @@
  * The `jwt` callback: it runs on every session read, and it is where apps rotate refresh tokens.
  * A rotation is recognised by comparing the token before and after the user's code.
  */
-import { reportInstrumentationError } from '../../core/engine.js';
-import { recordObserved, type OperationResult } from '../../core/operation.js';
-import { secondsUntil, subOf, epochSeconds } from '../../core/parse.js';
-import { defaultErrorOf, failure, runInRefreshFrame, type RefreshFrame } from '../../core/trace-token-refresh.js';
+import { reportInstrumentationError } from '../../core/engine/engine.js';
+import { recordObserved, type OperationResult } from '../../core/operation/operation.js';
+import { secondsUntil, subOf, epochSeconds } from '../../core/parsing/parse.js';
+import { defaultErrorOf, failure, runInRefreshFrame, type RefreshFrame } from '../../core/refresh/trace-token-refresh.js';
 import type { AnyFunction } from '../wrap.js';
 import { CREATED_AT, callbackErrors, classifyFromAppRouter, isPromiseLike, own, remember, type NextAuthContext, type Token } from './context.js';
 

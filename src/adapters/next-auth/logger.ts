@@ -3,7 +3,7 @@
  * `error(code, metadata)` with codes such as `JWT_SESSION_ERROR`, Auth.js v5 calls `error(error)`
  * with an `AuthError` whose `.type` is the code and whose `cause.err` is the underlying error.
  */
-import type { AuthSdk } from '../../core/catalog.js';
+import type { AuthSdk } from '../../core/telemetry/catalog.js';
 
 export type LoggedError = Readonly<{
   sdk: Extract<AuthSdk, 'next-auth-v4' | 'authjs-v5'>;

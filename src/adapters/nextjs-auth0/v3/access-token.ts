@@ -2,11 +2,11 @@
  * v3's `getAccessToken`: `auth.token.get`, and a child `auth.token.refresh` when v3 really
  * exchanged the refresh token, seen through the SDK's own signals (see `SignallingAccessTokenRequest`).
  */
-import { reportInstrumentationError } from '../../../core/engine.js';
-import { jwtExpiry } from '../../../core/jwt.js';
-import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation.js';
-import { secondsUntil, subOf } from '../../../core/parse.js';
-import { sessionAgeFromJwe } from '../../../core/session-cookie.js';
+import { reportInstrumentationError } from '../../../core/engine/engine.js';
+import { jwtExpiry } from '../../../core/parsing/jwt.js';
+import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation/operation.js';
+import { secondsUntil, subOf } from '../../../core/parsing/parse.js';
+import { sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
 import { appRouterRequest, sessionCookieSnapshot, type AppRouterRequest } from '../../next/app-router.js';
 import { codeOf, isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, requestCookie, sessionFacts, type V3Context, type V3Session } from './context.js';

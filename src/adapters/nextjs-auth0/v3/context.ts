@@ -2,10 +2,10 @@
  * What every v3 wrapper needs: the functions the caller passed in and the session cookie name,
  * plus the session facts v3 lets us read without the secret.
  */
-import { readSessionCookie } from '../../../core/headers.js';
-import type { Operation, OperationResult } from '../../../core/operation.js';
-import { subOf } from '../../../core/parse.js';
-import { invalidCookieReason, sessionAgeFromJwe } from '../../../core/session-cookie.js';
+import { readSessionCookie } from '../../../core/parsing/headers.js';
+import type { Operation, OperationResult } from '../../../core/operation/operation.js';
+import { subOf } from '../../../core/parsing/parse.js';
+import { invalidCookieReason, sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
 import { appRouterRequest, sessionCookieSnapshot } from '../../next/app-router.js';
 import type { AnyFunction } from '../../wrap.js';
 

@@ -2,9 +2,9 @@
  * v3's guards read the session internally and call the app's code only with one: whether the
  * app's code was reached tells a found session from a missing one.
  */
-import { isNextControlFlow } from '../../../core/errors.js';
-import { middlewareResult, withAuthTelemetry } from '../../../core/middleware.js';
-import { observeCall, type Interpretation, type OperationResult } from '../../../core/operation.js';
+import { isNextControlFlow } from '../../../core/parsing/errors.js';
+import { middlewareResult, withAuthTelemetry } from '../../../core/next/middleware.js';
+import { observeCall, type Interpretation, type OperationResult } from '../../../core/operation/operation.js';
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, failed, requestCookie, sessionFacts, withCookie, type V3Context } from './context.js';
 

@@ -1,4 +1,4 @@
-import { safely } from '../../../core/engine.js';
+import { safely } from '../../../core/engine/engine.js';
 import type { AnyFunction } from '../../wrap.js';
 import type { V3Session } from './context.js';
 

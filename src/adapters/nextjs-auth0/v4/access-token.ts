@@ -1,13 +1,13 @@
 /**
  * v4's `getAccessToken` and `getAccessTokenForConnection`: `auth.token.get`, and a child
- * `auth.token.refresh` started by the token-endpoint request itself (core/exchange.ts), or,
+ * `auth.token.refresh` started by the token-endpoint request itself (core/refresh/exchange.ts), or,
  * when no context carried that request to us, recognised from the session write it caused.
  */
-import { reportInstrumentationError } from '../../../core/engine.js';
-import { runAsExchangeHost, type ExchangeHost } from '../../../core/exchange.js';
-import { expectSessionCookies } from '../../../core/middleware.js';
-import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation.js';
-import { secondsUntil } from '../../../core/parse.js';
+import { reportInstrumentationError } from '../../../core/engine/engine.js';
+import { runAsExchangeHost, type ExchangeHost } from '../../../core/refresh/exchange.js';
+import { expectSessionCookies } from '../../../core/next/middleware.js';
+import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation/operation.js';
+import { secondsUntil } from '../../../core/parsing/parse.js';
 import { appRouterRequest, type AppRouterRequest } from '../../next/app-router.js';
 import { codeOf, isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, sessionWrites, type V4Context } from './context.js';

@@ -6,11 +6,11 @@
  * v4 reports almost nothing: an expired, undecryptable or invalid session cookie is silently
  * "no session", and there is no logger or telemetry hook. What it does give:
  * - the session itself (`internal.createdAt` for the session age);
- * - a `fetch` it calls exactly when it exchanges a refresh token (see core/exchange.ts);
+ * - a `fetch` it calls exactly when it exchanges a refresh token (see core/refresh/exchange.ts);
  * - the cookies it writes on the responses it returns.
  * Everything else is inferred from the request's cookie without the secret.
  */
-import { observeTokenEndpoint } from '../../../core/exchange.js';
+import { observeTokenEndpoint } from '../../../core/refresh/exchange.js';
 import type { AnyFunction } from '../../wrap.js';
 import { wrapGetAccessToken, wrapGetAccessTokenForConnection } from './access-token.js';
 import { SDK, createContext, type V4Client, type V4Context } from './context.js';

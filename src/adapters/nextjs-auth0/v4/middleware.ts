@@ -2,10 +2,10 @@
  * v4's `auth0.middleware`: an auth route (`auth.handler`) or, on any other path, the
  * rolling-session touch it does for every page.
  */
-import { runAsExchangeHost, type ExchangeHost } from '../../../core/exchange.js';
-import { expectSessionCookies } from '../../../core/middleware.js';
-import { observeCall, type OperationResult } from '../../../core/operation.js';
-import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parse.js';
+import { runAsExchangeHost, type ExchangeHost } from '../../../core/refresh/exchange.js';
+import { expectSessionCookies } from '../../../core/next/middleware.js';
+import { observeCall, type OperationResult } from '../../../core/operation/operation.js';
+import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parsing/parse.js';
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, readFacts, requestCookieFacts, sessionWrites, type V4Context } from './context.js';
 import type { CookieFacts } from './session-cookie.js';

@@ -1,5 +1,5 @@
 /** The v4 session cookie, read without the secret: present or not, and why v4 may have refused it. */
-import { base64UrlJson } from '../../../core/parse.js';
+import { base64UrlJson } from '../../../core/parsing/parse.js';
 
 /** What the request's cookies say about the session cookie: absent, or present with its value. */
 export type CookieFacts = { present: false } | { present: true; value: string | undefined };

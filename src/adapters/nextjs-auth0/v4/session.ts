@@ -1,8 +1,8 @@
 /** v4's `getSession` and `updateSession`. */
-import { isNextControlFlow } from '../../../core/errors.js';
-import { activeExchangeHost, runAsExchangeHost } from '../../../core/exchange.js';
-import { expectSessionCookies } from '../../../core/middleware.js';
-import { observeCall } from '../../../core/operation.js';
+import { isNextControlFlow } from '../../../core/parsing/errors.js';
+import { activeExchangeHost, runAsExchangeHost } from '../../../core/refresh/exchange.js';
+import { expectSessionCookies } from '../../../core/next/middleware.js';
+import { observeCall } from '../../../core/operation/operation.js';
 import { isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, cookieFacts, readFacts, type V4Context, type V4Session } from './context.js';
 

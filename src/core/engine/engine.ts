@@ -1,13 +1,13 @@
 import { diag } from '@opentelemetry/api';
-import type { InstrumentationStage } from './catalog.js';
-import { createClassifier, type Classification } from './classifier.js';
-import { RouteBound, bounded } from './bounded.js';
+import type { InstrumentationStage } from '../telemetry/catalog.js';
+import { createClassifier, type Classification } from '../classification/classifier.js';
+import { RouteBound, bounded } from '../telemetry/bounded.js';
 import { validateOptions, type AuthTelemetryOptions, type SpanMode } from './config.js';
-import { Recorder } from './recorder.js';
+import { Recorder } from '../telemetry/recorder.js';
 import { currentRuntime } from './runtime.js';
-import { UserHasher } from './user-hash.js';
-import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from './refresh-ledger.js';
-import type { HeaderSource } from './headers.js';
+import { UserHasher } from '../telemetry/user-hash.js';
+import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from '../refresh/refresh-ledger.js';
+import type { HeaderSource } from '../parsing/headers.js';
 
 export type Engine = {
   readonly recorder: Recorder;

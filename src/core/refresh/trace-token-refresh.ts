@@ -1,10 +1,10 @@
 import { context } from '@opentelemetry/api';
 import type { ExchangeHost } from './exchange.js';
-import { ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
-import type { AuthSdk } from './catalog.js';
-import { reportInstrumentationError } from './engine.js';
-import { secondsUntil } from './parse.js';
-import { observeCall, type Operation, type OperationResult } from './operation.js';
+import { ambientIn, withAmbient, type Ambient, type RequestScope } from '../operation/request-scope.js';
+import type { AuthSdk } from '../telemetry/catalog.js';
+import { reportInstrumentationError } from '../engine/engine.js';
+import { secondsUntil } from '../parsing/parse.js';
+import { observeCall, type Operation, type OperationResult } from '../operation/operation.js';
 
 /**
  * Where hand-rolled refresh code keeps its tokens. Field names follow the common tutorials

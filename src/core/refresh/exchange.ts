@@ -5,10 +5,10 @@
  * took place. The SDK call that caused it (a token request, an auth route) is found through the
  * active context; without one the exchange is still recorded on its own.
  */
-import type { AuthSdk } from './catalog.js';
-import { reportInstrumentationError } from './engine.js';
-import { startOperation, type Operation } from './operation.js';
-import { ambientIn } from './request-scope.js';
+import type { AuthSdk } from '../telemetry/catalog.js';
+import { reportInstrumentationError } from '../engine/engine.js';
+import { startOperation, type Operation } from '../operation/operation.js';
+import { ambientIn } from '../operation/request-scope.js';
 
 /** The SDK call an exchange belongs to, and what was seen of the exchange. */
 export class ExchangeHost {

@@ -1,18 +1,18 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName } from './catalog.js';
-import type { Classification } from './classifier.js';
-import { syntheticTypeOf } from './classifier.js';
-import { bounded } from './bounded.js';
-import { engine, reportInstrumentationError, safely } from './engine.js';
-import { normalizeError } from './errors.js';
-import type { HeaderSource } from './headers.js';
-import type { MetricFacts } from './recorder.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName } from '../telemetry/catalog.js';
+import type { Classification } from '../classification/classifier.js';
+import { syntheticTypeOf } from '../classification/classifier.js';
+import { bounded } from '../telemetry/bounded.js';
+import { engine, reportInstrumentationError, safely } from '../engine/engine.js';
+import { normalizeError } from '../parsing/errors.js';
+import type { HeaderSource } from '../parsing/headers.js';
+import type { MetricFacts } from '../telemetry/recorder.js';
 import { DeferredSpan } from './deferred-span.js';
-import type { ExchangeHost } from './exchange.js';
+import type { ExchangeHost } from '../refresh/exchange.js';
 import { adoptScope, ambientIn, requestScopeIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
-import type { RefreshFrame } from './trace-token-refresh.js';
-import { currentRuntime } from './runtime.js';
-import { VERSION } from './version.js';
+import type { RefreshFrame } from '../refresh/trace-token-refresh.js';
+import { currentRuntime } from '../engine/runtime.js';
+import { VERSION } from '../telemetry/version.js';
 
 /** Who is calling: the adapter's SDK, and the request when the call form has one. */
 export type CallTarget = Readonly<{
@@ -139,7 +139,7 @@ export class Operation implements Ambient {
     return this.hostedExchange ?? this.outer?.exchangeHost;
   }
 
-  /** Makes this operation the host of the token exchanges its SDK call makes (see core/exchange.ts). */
+  /** Makes this operation the host of the token exchanges its SDK call makes (see core/refresh/exchange.ts). */
   hostExchanges(host: ExchangeHost): void {
     this.hostedExchange = host;
   }

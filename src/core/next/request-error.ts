@@ -5,10 +5,10 @@
  * that threw, nextjs-auth0 4.5.1's `JWTExpired` 500. They are counted by route type; anything
  * else is left to the app's own error reporting.
  */
-import { AUTH_ERROR_TYPES, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, type AuthSdk } from './catalog.js';
-import { reportInstrumentationError } from './engine.js';
-import { normalizeError, type NormalizedError } from './errors.js';
-import { startOperation } from './operation.js';
+import { AUTH_ERROR_TYPES, NEXTJS_AUTH0_V4_ERROR_CODES, OTHER, type AuthSdk } from '../telemetry/catalog.js';
+import { reportInstrumentationError } from '../engine/engine.js';
+import { normalizeError, type NormalizedError } from '../parsing/errors.js';
+import { startOperation } from '../operation/operation.js';
 
 /** The second argument Next passes: the request, with plain-object headers. */
 export type RequestErrorRequest = Readonly<{ path?: string; method?: string; headers?: Record<string, string | string[] | undefined> }>;

@@ -1,9 +1,9 @@
-import { reportInstrumentationError } from './engine.js';
+import { reportInstrumentationError } from '../engine/engine.js';
 import { context, createContextKey, type Context } from '@opentelemetry/api';
-import type { AuthSdk } from './catalog.js';
-import type { Classification } from './classifier.js';
-import type { ExchangeHost } from './exchange.js';
-import type { RefreshFrame } from './trace-token-refresh.js';
+import type { AuthSdk } from '../telemetry/catalog.js';
+import type { Classification } from '../classification/classifier.js';
+import type { ExchangeHost } from '../refresh/exchange.js';
+import type { RefreshFrame } from '../refresh/trace-token-refresh.js';
 
 export type RequestScope = {
   readonly classification: Classification;

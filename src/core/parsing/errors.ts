@@ -1,5 +1,5 @@
-import { OTHER } from './catalog.js';
-import { bounded, isAllowed } from './bounded.js';
+import { OTHER } from '../telemetry/catalog.js';
+import { bounded, isAllowed } from '../telemetry/bounded.js';
 
 export type NormalizedError = Readonly<{
   /** `auth.error.code`: the SDK's code from the allowlist, else `other`. */

@@ -1,9 +1,9 @@
-import { ATTRIBUTES, type AuthSdk } from './catalog.js';
-import { adoptRequestScope, observeCall, type Operation, type OperationResult } from './operation.js';
-import { boundRequestScope } from './request-scope.js';
-import { engine, reportInstrumentationError, safely } from './engine.js';
-import { setCookiesOf } from './headers.js';
-import { MIDDLEWARE_STATUS, setCookieName, setCookieStoresValue, statusOf, statusResult } from './parse.js';
+import { ATTRIBUTES, type AuthSdk } from '../telemetry/catalog.js';
+import { adoptRequestScope, observeCall, type Operation, type OperationResult } from '../operation/operation.js';
+import { boundRequestScope } from '../operation/request-scope.js';
+import { engine, reportInstrumentationError, safely } from '../engine/engine.js';
+import { setCookiesOf } from '../parsing/headers.js';
+import { MIDDLEWARE_STATUS, setCookieName, setCookieStoresValue, statusOf, statusResult } from '../parsing/parse.js';
 
 export type MiddlewareTelemetryOptions = {
   /**

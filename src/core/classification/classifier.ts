@@ -27,8 +27,8 @@
  * Edge-safe (no Node built-ins) and never throws.
  */
 import { isbot } from 'isbot';
-import type { UserAgentClass } from './catalog.js';
-import { headersOf, type HeaderSource } from './headers.js';
+import type { UserAgentClass } from '../telemetry/catalog.js';
+import { headersOf, type HeaderSource } from '../parsing/headers.js';
 import {
   CLI_USER_AGENTS,
   MONITOR_HEADER_RULES,

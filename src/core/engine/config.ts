@@ -1,6 +1,6 @@
 import type { Span } from '@opentelemetry/api';
-import type { ClassifierOptions } from './classifier.js';
-import type { RefreshTokenLedger } from './refresh-ledger.js';
+import type { ClassifierOptions } from '../classification/classifier.js';
+import type { RefreshTokenLedger } from '../refresh/refresh-ledger.js';
 
 export type SpanHookInfo = Readonly<{
   /** Span name from the catalog, e.g. `auth.token.refresh`. */

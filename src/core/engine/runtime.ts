@@ -1,4 +1,4 @@
-import type { AuthRuntime } from './catalog.js';
+import type { AuthRuntime } from '../telemetry/catalog.js';
 
 let detected: AuthRuntime | undefined;
 

@@ -1,4 +1,4 @@
-import { saltedHmacSha256 } from './user-hash.js';
+import { saltedHmacSha256 } from '../telemetry/user-hash.js';
 
 /**
  * Where fingerprints of refresh tokens already exchanged successfully are kept. A refresh that
