@@ -1,7 +1,7 @@
 import { DiagLogLevel, diag, type DiagLogger } from '@opentelemetry/api';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configureAuthTelemetry, engine, reportInstrumentationError, safely } from '../src/core/engine/engine.js';
-import { observeCall } from '../src/core/operation/operation.js';
+import { observeCall } from '../src/core/operation/observe.js';
 import { TestTelemetry } from './support/telemetry.js';
 
 const telemetry = new TestTelemetry();

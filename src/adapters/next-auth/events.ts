@@ -1,7 +1,8 @@
 /** `events` and `logger.error`: sign-ins, sign-outs, and the failures NextAuth reports only by logging them. */
 import { reportInstrumentationError } from '../../core/engine/engine.js';
 import { normalizeError } from '../../core/parsing/errors.js';
-import { recordObserved, type OperationResult } from '../../core/operation/operation.js';
+import { recordObserved } from '../../core/operation/observe.js';
+import type { OperationResult } from '../../core/operation/result.js';
 import type { AnyFunction } from '../wrap.js';
 import { callbackErrors, classifyFromAppRouter, isOurs, own, recordedErrors, type NextAuthContext, type NextAuthSdk } from './context.js';
 import { defaultLoggerError, invalidReasonOf, kindOfLoggedError, parseLoggedError } from './logger.js';

@@ -3,7 +3,8 @@
  * A rotation is recognised by comparing the token before and after the user's code.
  */
 import { reportInstrumentationError } from '../../core/engine/engine.js';
-import { recordObserved, type OperationResult } from '../../core/operation/operation.js';
+import { recordObserved } from '../../core/operation/observe.js';
+import type { OperationResult } from '../../core/operation/result.js';
 import { secondsUntil, subOf, epochSeconds } from '../../core/parsing/parse.js';
 import { defaultErrorOf, failure, runInRefreshFrame, type RefreshFrame } from '../../core/refresh/trace-token-refresh.js';
 import type { AnyFunction } from '../wrap.js';

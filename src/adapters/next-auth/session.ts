@@ -1,5 +1,6 @@
 /** Session reads: the user's `session` callback when there is one, else `events.session`. */
-import { observeCall, recordObserved, type OperationResult } from '../../core/operation/operation.js';
+import { observeCall, recordObserved } from '../../core/operation/observe.js';
+import type { OperationResult } from '../../core/operation/result.js';
 import { subOf } from '../../core/parsing/parse.js';
 import type { AnyFunction } from '../wrap.js';
 import { callbackErrors, classifyFromAppRouter, own, recordedErrors, remember, sessionAgeOf, type NextAuthContext } from './context.js';

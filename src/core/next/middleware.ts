@@ -1,5 +1,7 @@
 import { ATTRIBUTES, type AuthSdk } from '../telemetry/catalog.js';
-import { adoptRequestScope, observeCall, type Operation, type OperationResult } from '../operation/operation.js';
+import { adoptRequestScope, type Operation } from '../operation/operation.js';
+import { observeCall } from '../operation/observe.js';
+import type { OperationResult } from '../operation/result.js';
 import { boundRequestScope } from '../operation/request-scope.js';
 import { engine, reportInstrumentationError, safely } from '../engine/engine.js';
 import { setCookiesOf } from '../parsing/headers.js';

@@ -1,5 +1,5 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type AuthSdk, type SpanName } from '../telemetry/catalog.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type SpanName } from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
 import { syntheticTypeOf } from '../classification/classifier.js';
 import { bounded } from '../telemetry/bounded.js';
@@ -7,73 +7,25 @@ import { engine, reportInstrumentationError, safely } from '../engine/engine.js'
 import { normalizeError } from '../parsing/errors.js';
 import type { HeaderSource } from '../parsing/headers.js';
 import type { MetricFacts } from '../telemetry/recorder.js';
+import { addResultFacts, annotateSpan, recordMetrics } from './record.js';
+import type { CallTarget, OperationResult } from './result.js';
+import { UNCLASSIFIED, resolveScope } from './scope.js';
 import { DeferredSpan } from './deferred-span.js';
 import type { ExchangeHost } from '../refresh/exchange.js';
-import { adoptScope, ambientIn, requestScopeIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
+import { adoptScope, ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
 import type { RefreshFrame } from '../refresh/trace-token-refresh.js';
 import { currentRuntime } from '../engine/runtime.js';
 import { VERSION } from '../telemetry/version.js';
 
-/** Who is calling: the adapter's SDK, and the request when the call form has one. */
-export type CallTarget = Readonly<{
-  sdk: AuthSdk;
-  request?: unknown;
-  /** A route template supplied by the app; never a raw path. */
-  route?: string;
-}>;
-
-/** What an adapter observed about a finished call. Raw values are bounded by the engine. */
-export type OperationResult = {
-  outcome: string;
-  /** The thrown or returned error; normalised to `auth.error.code` / `error.type`. */
-  error?: unknown;
-  /** An error code known without an error object (e.g. NextAuth's returned `error` string). */
-  errorCode?: string;
-  sessionAge?: number;
-  tokenExpiresIn?: number;
-  userId?: string;
-  invalidReason?: string;
-  handlerKind?: string;
-  statusCode?: number;
-  /** HTTP status as `error.type`, for 5xx responses without an error object. */
-  errorType?: string;
-  /** Next's `routeType` of an error that reached `onRequestError`. */
-  routeType?: string;
-};
-
 const ERROR_OUTCOMES = new Set(['error', 'failure', 'invalid']);
 /** Kinds that always get a span with `spans: 'notable'`: rare, and each one matters. */
 const NOTABLE_KINDS = new Set<SpanName>(['tokenRefresh', 'handler']);
-const UNCLASSIFIED: Classification = Object.freeze({ class: 'unknown', rule: 'no-request' } as const);
 
 let tracer: Tracer | undefined;
 function getTracer(): Tracer {
   // The API's proxy tracer follows a provider registered later, so caching it is safe.
   tracer ??= trace.getTracer(INSTRUMENTATION_SCOPE, VERSION);
   return tracer;
-}
-
-function resolveScope(target: CallTarget, parent: Operation | undefined, parentContext: Context): RequestScope {
-  if (parent !== undefined) return parent.scope;
-  const existing = requestScopeIn(target.request, parentContext);
-  if (existing !== undefined) {
-    if (target.sdk !== 'custom') existing.observedSdk ??= target.sdk;
-    return existing;
-  }
-  let classification = UNCLASSIFIED;
-  if (target.request !== undefined && target.request !== null) {
-    try {
-      classification = engine().classify(target.request as HeaderSource);
-    } catch (error) {
-      reportInstrumentationError('classify', error);
-    }
-  }
-  // Not bound to the request object: binding a fresh request costs more than classifying again
-  // (see `adoptScope`). Calls nested in this one find the scope in its context; a wrapped
-  // middleware makes its scope the run's (`adoptRequestScope`); two sibling calls on one request
-  // outside a middleware (getAccessToken, then touchSession) each classify the same headers, to
-  // the same shared result.
-  return { classification, route: engine().routes.accept(target.route) };
 }
 
 /**
@@ -281,53 +233,15 @@ export class Operation implements Ambient {
   private record(result: OperationResult, endedAt: number): void {
     const spec = SPANS[this.kind] as { counter?: string; histogram?: string; name: string };
     const facts = this.facts(result.outcome);
-    let oauthError: string | undefined;
-    let causeName: string | undefined;
-    if (result.error !== undefined) {
-      const normalized = normalizeError(result.error);
-      oauthError = normalized.oauthCode;
-      causeName = normalized.causeName;
-      // A failed exchange is best described by the IdP's answer (`invalid_grant`), the rest by the SDK's code.
-      facts.errorCode = this.kind === 'tokenRefresh' && oauthError !== undefined ? oauthError : normalized.code;
-      facts.errorType = normalized.type;
-    } else if (result.errorCode !== undefined) {
-      facts.errorCode = bounded('errorCode', result.errorCode);
-    }
-    if (result.errorType !== undefined) facts.errorType = bounded('errorType', result.errorType);
-    if (result.invalidReason !== undefined) facts.invalidReason = bounded('invalidReason', result.invalidReason);
-    if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
-    if (result.routeType !== undefined) facts.routeType = bounded('routeType', result.routeType);
-
+    const normalized = result.error !== undefined ? normalizeError(result.error) : undefined;
+    addResultFacts(facts, this.kind, result, normalized);
     const current = engine();
-    const recorder = current.recorder;
-    const metricAttributes = spec.counter !== undefined ? recorder.add(spec.counter as never, facts) : undefined;
-    switch (this.kind) {
-      case 'sessionRead':
-        if (result.outcome === 'found' && result.sessionAge !== undefined) recorder.record('sessionAge', facts, result.sessionAge);
-        break;
-      case 'tokenGet':
-        if (result.tokenExpiresIn !== undefined) recorder.record('tokenRemainingLifetime', facts, result.tokenExpiresIn);
-        break;
-      case 'tokenRefresh':
-      case 'middleware': {
-        const seconds = (endedAt - this.startedAt) / 1000;
-        recorder.record(spec.histogram as 'tokenRefreshDuration' | 'middlewareDuration', facts, seconds);
-        break;
-      }
-    }
+    const metricAttributes = recordMetrics(current.recorder, this.kind, spec, facts, result, (endedAt - this.startedAt) / 1000);
 
     if (!this.wantsSpan(result)) return;
     const span = this.span;
     if (!span.isRecording()) return;
-    span.setAttributes(metricAttributes ?? attributesOfFacts(facts));
-    span.setAttribute(ATTRIBUTES.userAgentRule.key, this.scope.classification.rule);
-    if (result.sessionAge !== undefined) span.setAttribute(ATTRIBUTES.sessionAge.key, Math.round(result.sessionAge));
-    if (result.tokenExpiresIn !== undefined) span.setAttribute(ATTRIBUTES.tokenExpiresIn.key, Math.round(result.tokenExpiresIn));
-    if (result.statusCode !== undefined) span.setAttribute(ATTRIBUTES.statusCode.key, result.statusCode);
-    if (oauthError !== undefined) span.setAttribute(ATTRIBUTES.oauthError.key, oauthError);
-    if (causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, bounded('errorType', causeName) === 'other' ? causeName.slice(0, 64) : causeName);
-    const hasher = current.hasher;
-    if (hasher !== undefined && typeof result.userId === 'string') span.setAttribute(ATTRIBUTES.userHash.key, hasher.hash(result.userId));
+    annotateSpan(span, result, facts, metricAttributes, this.scope.classification.rule, normalized, current.hasher);
     if (ERROR_OUTCOMES.has(result.outcome)) {
       // The status message is the bounded code, never the error's message: messages may carry user data.
       span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCode ?? facts.errorType ?? result.outcome });
@@ -336,15 +250,6 @@ export class Operation implements Ambient {
     if (hook !== undefined)
       safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
   }
-}
-
-function attributesOfFacts(facts: MetricFacts): Record<string, string> {
-  const attributes: Record<string, string> = {};
-  for (const name of Object.keys(facts) as (keyof MetricFacts)[]) {
-    const value = facts[name];
-    if (value !== undefined) attributes[ATTRIBUTES[name].key] = value;
-  }
-  return attributes;
 }
 
 function safeStart(kind: SpanName, target: CallTarget, parent: Operation | undefined, parentContext: Context, startedAt?: number): Operation {
@@ -364,81 +269,4 @@ export function startOperation(kind: SpanName, target: CallTarget, startedAt?: n
 /** Marks a request as belonging to a wrapped middleware run, so nested adapter calls reuse its class. */
 export function adoptRequestScope(request: unknown, operation: Operation): void {
   adoptScope(request, operation.scope, operation.context);
-}
-
-type Interpreted = OperationResult | Promise<OperationResult>;
-
-export type Interpretation<T> = {
-  /** May be async when facts are only reachable asynchronously (App Router `cookies()`). */
-  result: (value: T, operation: Operation) => Interpreted;
-  error: (thrown: unknown, operation: Operation) => Interpreted;
-};
-
-/** Interprets and ends the operation; never rejects, whatever the interpretation does. */
-async function settle<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): Promise<void> {
-  try {
-    operation.end(await interpret(value, operation));
-  } catch (error) {
-    reportInstrumentationError('other', error);
-    operation.end({ outcome: 'error' });
-  }
-}
-
-/** Ends the operation now when the interpretation is synchronous; otherwise returns when it will have. */
-function settleSync<T>(interpret: (value: T, operation: Operation) => Interpreted, value: T, operation: Operation): Promise<void> | undefined {
-  let interpreted: Interpreted;
-  try {
-    interpreted = interpret(value, operation);
-  } catch (error) {
-    reportInstrumentationError('other', error);
-    interpreted = { outcome: 'error' };
-  }
-  if (isPromiseLike(interpreted)) return settle(() => interpreted, value, operation);
-  operation.end(interpreted);
-  return undefined;
-}
-
-/**
- * Records an operation recognised only from its effects (an event, a log line, a rotated token):
- * started now, or at `startedAt`, and ended with what `interpret` makes of it. Never rejects.
- */
-export function recordObserved(kind: SpanName, target: CallTarget, interpret: (operation: Operation) => Interpreted, startedAt?: number): Promise<void> {
-  return settle((_value: undefined, operation) => interpret(operation), undefined, startOperation(kind, target, startedAt));
-}
-
-/**
- * Runs an SDK call inside an operation. The caller gets exactly what the SDK returned or threw:
- * the same value, the same error object.
- */
-export function observeCall<T>(kind: SpanName, target: CallTarget, call: (operation: Operation) => T, interpretation: Interpretation<Awaited<T>>): T {
-  const operation = startOperation(kind, target);
-  let returned: T;
-  try {
-    // `context.with` passes the operation on, so no closure is made per call.
-    returned = context.with(operation.context, call, undefined, operation);
-  } catch (thrown) {
-    void settleSync(interpretation.error, thrown, operation);
-    throw thrown;
-  }
-  if (isPromiseLike(returned)) {
-    return returned.then(
-      (value) => {
-        const pending = settleSync(interpretation.result, value as Awaited<T>, operation);
-        return pending === undefined ? value : pending.then(() => value);
-      },
-      (thrown: unknown) => {
-        const pending = settleSync(interpretation.error, thrown, operation);
-        if (pending === undefined) throw thrown;
-        return pending.then(() => {
-          throw thrown;
-        });
-      },
-    ) as T;
-  }
-  void settleSync(interpretation.result, returned as Awaited<T>, operation);
-  return returned;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

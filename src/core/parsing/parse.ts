@@ -2,7 +2,7 @@
  * The small parsers every adapter needs, defined once: token and session fields, base64url
  * segments, `Set-Cookie` values and HTTP statuses. Pure functions, no telemetry.
  */
-import type { OperationResult } from '../operation/operation.js';
+import type { OperationResult } from '../operation/result.js';
 
 /** A base64url segment (JWT, JWE) decoded to a binary string; throws on invalid input. */
 export function base64UrlDecode(segment: string): string {

@@ -4,7 +4,9 @@ import { ambientIn, withAmbient, type Ambient, type RequestScope } from '../oper
 import type { AuthSdk } from '../telemetry/catalog.js';
 import { reportInstrumentationError } from '../engine/engine.js';
 import { secondsUntil } from '../parsing/parse.js';
-import { observeCall, type Operation, type OperationResult } from '../operation/operation.js';
+import { observeCall } from '../operation/observe.js';
+import type { Operation } from '../operation/operation.js';
+import type { OperationResult } from '../operation/result.js';
 
 /**
  * Where hand-rolled refresh code keeps its tokens. Field names follow the common tutorials

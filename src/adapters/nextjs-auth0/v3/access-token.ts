@@ -4,7 +4,9 @@
  */
 import { reportInstrumentationError } from '../../../core/engine/engine.js';
 import { jwtExpiry } from '../../../core/parsing/jwt.js';
-import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation/operation.js';
+import { observeCall, type Interpretation } from '../../../core/operation/observe.js';
+import type { Operation } from '../../../core/operation/operation.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsUntil, subOf } from '../../../core/parsing/parse.js';
 import { sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
 import { appRouterRequest, sessionCookieSnapshot, type AppRouterRequest } from '../../next/app-router.js';

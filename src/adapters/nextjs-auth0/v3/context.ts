@@ -3,7 +3,8 @@
  * plus the session facts v3 lets us read without the secret.
  */
 import { readSessionCookie } from '../../../core/parsing/headers.js';
-import type { Operation, OperationResult } from '../../../core/operation/operation.js';
+import type { Operation } from '../../../core/operation/operation.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { subOf } from '../../../core/parsing/parse.js';
 import { invalidCookieReason, sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
 import { appRouterRequest, sessionCookieSnapshot } from '../../next/app-router.js';

@@ -4,7 +4,8 @@
  */
 import { isNextControlFlow } from '../../../core/parsing/errors.js';
 import { middlewareResult, withAuthTelemetry } from '../../../core/next/middleware.js';
-import { observeCall, type Interpretation, type OperationResult } from '../../../core/operation/operation.js';
+import { observeCall, type Interpretation } from '../../../core/operation/observe.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, failed, requestCookie, sessionFacts, withCookie, type V3Context } from './context.js';
 

@@ -1,5 +1,5 @@
 /** v3's route handlers: `handleAuth` and the `handleLogin` family, each an `auth.handler` run. */
-import { observeCall } from '../../../core/operation/operation.js';
+import { observeCall } from '../../../core/operation/observe.js';
 import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parsing/parse.js';
 import { isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, type V3Context } from './context.js';

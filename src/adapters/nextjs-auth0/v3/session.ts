@@ -1,6 +1,6 @@
 /** v3's session functions: `getSession`, `touchSession`, `updateSession`. */
 import { setsCookie } from '../../../core/parsing/headers.js';
-import { observeCall } from '../../../core/operation/operation.js';
+import { observeCall } from '../../../core/operation/observe.js';
 import { isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, failed, sessionFacts, withCookie, type V3Context, type V3Session } from './context.js';
 

@@ -6,7 +6,9 @@
 import { reportInstrumentationError } from '../../../core/engine/engine.js';
 import { runAsExchangeHost, type ExchangeHost } from '../../../core/refresh/exchange.js';
 import { expectSessionCookies } from '../../../core/next/middleware.js';
-import { observeCall, type Interpretation, type Operation, type OperationResult } from '../../../core/operation/operation.js';
+import { observeCall, type Interpretation } from '../../../core/operation/observe.js';
+import type { Operation } from '../../../core/operation/operation.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsUntil } from '../../../core/parsing/parse.js';
 import { appRouterRequest, type AppRouterRequest } from '../../next/app-router.js';
 import { codeOf, isRequestLike, named, type AnyFunction } from '../../wrap.js';

@@ -1,6 +1,7 @@
 /** What every v4 wrapper needs: the client's original methods, its session cookie, and the facts v4 gives away. */
 import { readHeader, setCookiesOf } from '../../../core/parsing/headers.js';
-import type { Operation, OperationResult } from '../../../core/operation/operation.js';
+import type { Operation } from '../../../core/operation/operation.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsSince, setCookieName, setCookieStoresValue, subOf } from '../../../core/parsing/parse.js';
 import { appRouterRequest } from '../../next/app-router.js';
 import type { AnyFunction } from '../../wrap.js';

@@ -4,7 +4,8 @@
  */
 import { runAsExchangeHost, type ExchangeHost } from '../../../core/refresh/exchange.js';
 import { expectSessionCookies } from '../../../core/next/middleware.js';
-import { observeCall, type OperationResult } from '../../../core/operation/operation.js';
+import { observeCall } from '../../../core/operation/observe.js';
+import type { OperationResult } from '../../../core/operation/result.js';
 import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parsing/parse.js';
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, readFacts, requestCookieFacts, sessionWrites, type V4Context } from './context.js';

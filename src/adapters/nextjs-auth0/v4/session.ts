@@ -2,7 +2,7 @@
 import { isNextControlFlow } from '../../../core/parsing/errors.js';
 import { activeExchangeHost, runAsExchangeHost } from '../../../core/refresh/exchange.js';
 import { expectSessionCookies } from '../../../core/next/middleware.js';
-import { observeCall } from '../../../core/operation/operation.js';
+import { observeCall } from '../../../core/operation/observe.js';
 import { isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, cookieFacts, readFacts, type V4Context, type V4Session } from './context.js';
 
