@@ -82,7 +82,8 @@ export class Operation implements Ambient {
    * something uses it (see `DeferredSpan`).
    */
   get context(): Context {
-    this.operationContext ??= withAmbient(trace.setSpan(this.parentContext, new DeferredSpan(this)), this);
+    // The ambient layer first, so that `trace.setSpan` adds the span as one more layer on it.
+    this.operationContext ??= trace.setSpan(withAmbient(this.parentContext, this), new DeferredSpan(this));
     return this.operationContext;
   }
 

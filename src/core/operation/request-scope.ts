@@ -1,4 +1,5 @@
 import { reportInstrumentationError } from '../engine/engine.js';
+import { LayeredContext } from './layered-context.js';
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import type { AuthSdk } from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
@@ -45,7 +46,7 @@ export function ambientIn(ctx?: Context): Ambient | undefined {
 }
 
 export function withAmbient(ctx: Context, ambient: Ambient): Context {
-  return ctx.setValue(AMBIENT_KEY, ambient);
+  return new LayeredContext(ctx, AMBIENT_KEY, ambient);
 }
 
 /**
