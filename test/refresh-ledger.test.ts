@@ -5,7 +5,7 @@
 import { NextRequest, NextResponse } from 'next/server';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { instrumentAuth0 } from '../src/auth0.js';
-import { SCOPE } from './support/v3-login-app.js';
+import { v3Config } from './support/v3-login-app.js';
 import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { AuthTelemetryConfigError } from '../src/core/engine/config.js';
 import { configureAuthTelemetry, engine } from '../src/core/engine/engine.js';
@@ -149,16 +149,7 @@ describe('nextjs-auth0 v3 getAccessToken', () => {
     configureAuthTelemetry({});
     const env = inject('v3');
     const sdk = await import('@auth0/nextjs-auth0');
-    const auth0 = instrumentAuth0(
-      sdk.initAuth0({
-        secret: env.secret,
-        baseURL: env.appUrl,
-        issuerBaseURL: env.issuer,
-        clientID: env.clientId,
-        clientSecret: env.clientSecret,
-        authorizationParams: { scope: SCOPE },
-      }),
-    );
+    const auth0 = instrumentAuth0(sdk.initAuth0(v3Config(env)));
     // An access token inside v3's 60 s leeway, so every getAccessToken refreshes.
     const { cookie } = (await (await fetch(`${env.appUrl}/__test/login?user=alice&ttl=30`)).json()) as { cookie: string };
     const request = () =>

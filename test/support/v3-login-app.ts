@@ -15,6 +15,18 @@ export const SCOPE = 'openid profile email offline_access';
 
 export type V3TestEnvironment = { appUrl: string; issuer: string; clientId: string; clientSecret: string; secret: string };
 
+/** The `initAuth0()` configuration for the loopback IdP, as every v3 test sets it up. */
+export function v3Config(env: V3TestEnvironment) {
+  return {
+    secret: env.secret,
+    baseURL: env.appUrl,
+    issuerBaseURL: env.issuer,
+    clientID: env.clientId,
+    clientSecret: env.clientSecret,
+    authorizationParams: { scope: SCOPE },
+  };
+}
+
 export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: Idp; stop: () => Promise<void> }> {
   const idp = await startIdp({ accessTokenTtl: 3600 });
   let appUrl = '';
@@ -54,14 +66,7 @@ export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: 
   appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await idp.registerRedirectUris(appUrl);
   const env: V3TestEnvironment = { appUrl, issuer: idp.url, clientId: idp.clientId, clientSecret: idp.clientSecret, secret: V3_SECRET };
-  auth0 = initAuth0({
-    secret: V3_SECRET,
-    baseURL: appUrl,
-    issuerBaseURL: idp.url,
-    clientID: idp.clientId,
-    clientSecret: idp.clientSecret,
-    authorizationParams: { scope: SCOPE },
-  });
+  auth0 = initAuth0(v3Config(env));
   return {
     env,
     idp,
