@@ -1,5 +1,5 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS, type SpanName } from '../telemetry/catalog.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, SPANS, type SpanName } from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
 import { syntheticTypeOf } from '../classification/classifier.js';
 import { bounded } from '../telemetry/bounded.js';
@@ -225,7 +225,7 @@ export class Operation implements Ambient {
         facts.errorCode = bounded('errorCode', errorCode);
       }
       engine().recorder.add('refreshUnpersisted', facts);
-      this.span.addEvent('auth.refresh.unpersisted', { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
+      this.span.addEvent(METRICS.refreshUnpersisted.name, { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
     } catch (error) {
       reportInstrumentationError('record', error);
     }
