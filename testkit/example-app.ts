@@ -93,7 +93,7 @@ export async function prepareExample(name: string, options: PrepareOptions = {})
   const installed = join(dir, 'node_modules', '.package-lock.json');
   if (!existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs)) {
     log(`installing examples/${name} dependencies (npm ci)…`);
-    await run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], dir, `npm ci in examples/${name}`);
+    await installDependencies(dir, name);
   }
   syncPackageCopy(dir);
 
@@ -111,6 +111,18 @@ export async function prepareExample(name: string, options: PrepareOptions = {})
   await run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in examples/${name}`, env);
   writeFileSync(stampPath, stamp);
   return dir;
+}
+
+/** A dropped registry connection (ECONNRESET, ETIMEDOUT) fails `npm ci` for nothing: try again, a few times. */
+async function installDependencies(dir: string, name: string, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], dir, `npm ci in examples/${name}`);
+    } catch (error) {
+      const network = error instanceof ExampleAppError && /ECONNRESET|ETIMEDOUT|EAI_AGAIN|ECONNREFUSED|network/i.test(error.message);
+      if (!network || attempt >= attempts) throw error;
+    }
+  }
 }
 
 export async function freePort(): Promise<number> {
