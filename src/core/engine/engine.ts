@@ -20,6 +20,8 @@ export type Engine = {
   refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
+  /** Items dropped per stage since the last diag line was written for it (see `reportDropped`). */
+  readonly dropsSinceLogged: Map<InstrumentationStage, number>;
 };
 
 // One engine per JS realm, even when both the ESM and the CJS build of this package are loaded
@@ -31,13 +33,14 @@ export function engine(): Engine {
   let current = holder[ENGINE_KEY];
   if (current === undefined) {
     current = {
-      recorder: new Recorder(),
+      recorder: new Recorder((count, error) => reportDropped('record', count, error)),
       classify: createClassifier(),
       routes: new RouteBound(50),
       hasher: undefined,
       spanHook: undefined,
       spans: 'all',
       refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
+      dropsSinceLogged: new Map(),
     };
     holder[ENGINE_KEY] = current;
   }
@@ -76,6 +79,45 @@ export function reportInstrumentationError(stage: InstrumentationStage, error: u
     diag.warn(`nextjs-auth-otel: ${stage} failed; the app is unaffected`, error);
   } catch {
     // A throwing diag logger is the app's; telemetry still must not reach the caller.
+  }
+}
+
+/**
+ * Telemetry dropped on its way out (a full span queue, a failed or timed-out export, a throwing
+ * histogram): counted per item under its stage. A collector outage drops a batch every few seconds,
+ * so only the first drop of a stage writes a diag line; `reportDelivered` writes the total once
+ * exports succeed again and re-arms the line. Never throws.
+ */
+export function reportDropped(stage: InstrumentationStage, count: number, error: unknown): void {
+  if (!(count > 0)) return;
+  try {
+    engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() }, count);
+    const pending = engine().dropsSinceLogged;
+    const before = pending.get(stage);
+    pending.set(stage, (before ?? 0) + count);
+    if (before === undefined) {
+      diag.warn(
+        `nextjs-auth-otel: dropped ${count} telemetry items (${stage}); further drops are counted in auth.instrumentation.errors until exports succeed`,
+        error,
+      );
+    }
+  } catch {
+    // The recorder or the app's diag logger is broken; nothing is left to tell.
+  }
+}
+
+/** An export succeeded: drops logged since then are summed up in one line and the line is re-armed. */
+export function reportDelivered(stages: readonly InstrumentationStage[]): void {
+  try {
+    const pending = engine().dropsSinceLogged;
+    for (const stage of stages) {
+      const count = pending.get(stage);
+      if (count === undefined) continue;
+      pending.delete(stage);
+      diag.warn(`nextjs-auth-otel: exports succeed again; ${count} telemetry items were dropped (${stage})`);
+    }
+  } catch {
+    // As above.
   }
 }
 
