@@ -20,8 +20,8 @@ export type Engine = {
   refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
-  /** Items dropped per stage since the last diag line was written for it (see `reportDropped`). */
-  readonly dropsSinceLogged: Map<InstrumentationStage, number>;
+  /** Per drop stage: when its last diag line was written, and how many items were dropped since (see `reportDropped`). */
+  readonly dropLog: Map<InstrumentationStage, { loggedAt: number; since: number }>;
 };
 
 // One engine per JS realm, even when both the ESM and the CJS build of this package are loaded
@@ -40,7 +40,7 @@ export function engine(): Engine {
       spanHook: undefined,
       spans: 'all',
       refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
-      dropsSinceLogged: new Map(),
+      dropLog: new Map(),
     };
     holder[ENGINE_KEY] = current;
   }
@@ -82,42 +82,34 @@ export function reportInstrumentationError(stage: InstrumentationStage, error: u
   }
 }
 
+/** How often a drop stage may write a diag line while its drops go on. */
+const DROP_LOG_INTERVAL_MS = 10 * 60_000;
+
 /**
  * Telemetry dropped on its way out (a full span queue, a failed or timed-out export, a throwing
  * histogram): counted per item under its stage. A collector outage drops a batch every few seconds,
- * so only the first drop of a stage writes a diag line; `reportDelivered` writes the total once
- * exports succeed again and re-arms the line. Never throws.
+ * so a stage writes one diag line at its first drop, then at most one every ten minutes with the
+ * number dropped since. Never throws.
  */
 export function reportDropped(stage: InstrumentationStage, count: number, error: unknown): void {
   if (!(count > 0)) return;
   try {
-    engine().recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() }, count);
-    const pending = engine().dropsSinceLogged;
-    const before = pending.get(stage);
-    pending.set(stage, (before ?? 0) + count);
-    if (before === undefined) {
+    const current = engine();
+    current.recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() }, count);
+    const log = current.dropLog.get(stage) ?? { loggedAt: -Infinity, since: 0 };
+    log.since += count;
+    const now = Date.now();
+    if (now - log.loggedAt >= DROP_LOG_INTERVAL_MS) {
       diag.warn(
-        `nextjs-auth-otel: dropped ${count} telemetry items (${stage}); further drops are counted in auth.instrumentation.errors until exports succeed`,
+        `nextjs-auth-otel: dropped ${log.since} telemetry items (${stage}); counted in auth.instrumentation.errors, logged at most every 10 minutes`,
         error,
       );
+      log.loggedAt = now;
+      log.since = 0;
     }
+    current.dropLog.set(stage, log);
   } catch {
     // The recorder or the app's diag logger is broken; nothing is left to tell.
-  }
-}
-
-/** An export succeeded: drops logged since then are summed up in one line and the line is re-armed. */
-export function reportDelivered(stages: readonly InstrumentationStage[]): void {
-  try {
-    const pending = engine().dropsSinceLogged;
-    for (const stage of stages) {
-      const count = pending.get(stage);
-      if (count === undefined) continue;
-      pending.delete(stage);
-      diag.warn(`nextjs-auth-otel: exports succeed again; ${count} telemetry items were dropped (${stage})`);
-    }
-  } catch {
-    // As above.
   }
 }
 
