@@ -248,6 +248,7 @@ describe('negative control: the Edge exporter without its timeout and concurrenc
     try {
       await child.call('resume');
       await sleep(1000);
+      const start = await child.call<Sample>('sample');
       await receiver.setFault({ kind: 'blackhole' });
       let inFlightMax = 0;
       const faultEnds = Date.now() + SCALE.faultMs;
@@ -255,7 +256,11 @@ describe('negative control: the Edge exporter without its timeout and concurrenc
         inFlightMax = Math.max(inFlightMax, receiver.inFlight());
         await sleep(20);
       }
-      console.log(`negative control (edge, no timeout or limit): ${inFlightMax} requests in flight after ${SCALE.faultMs} ms`);
+      const end = await child.call<Sample>('sample');
+      console.log(
+        `negative control (edge, no timeout or limit): ${inFlightMax} requests in flight after ${SCALE.faultMs} ms; ` +
+          `heap ${MB(start.heapUsed)} → ${MB(end.heapUsed)} MB, RSS ${MB(start.rss)} → ${MB(end.rss)} MB`,
+      );
       expect(inFlightMax).toBeGreaterThan(IN_FLIGHT_BOUND);
     } finally {
       child.stop();
