@@ -35,7 +35,7 @@ export function otlpHeaders(signal: 'traces' | 'metrics'): Record<string, string
 export const CONCURRENCY_LIMIT_MESSAGE = 'Concurrent export limit reached';
 
 /**
- * One export request at a time per call, abandoned after `timeoutMillis` (the body drain included,
+ * Sends OTLP requests, each abandoned after `timeoutMillis` (the body drain included,
  * so a collector that answers the headers and then stalls cannot hold the socket either), and at
  * most `concurrencyLimit` of them in flight: one more fails at once without a request, as in the
  * official exporters. Failed exports are not retried; the batch is dropped and counted.
