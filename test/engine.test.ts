@@ -142,6 +142,49 @@ describe('observeCall', () => {
   });
 });
 
+describe('histogram values handed to the SDK', () => {
+  it('drops and counts every value a throwing SDK histogram refuses, and keeps none buffered', async () => {
+    const { metrics, createNoopMeter } = await import('@opentelemetry/api');
+    const offered: number[] = [];
+    let collect: (() => void) | undefined;
+    const noop = createNoopMeter();
+    // The path without the plugin's own histogram aggregation: configureAuthTelemetry() next to the app's meter provider.
+    const meter = Object.create(noop, {
+      createHistogram: {
+        value: () => ({
+          record(value: number) {
+            offered.push(value);
+            if (value % 2 === 1) throw new Error('histogram refuses odd values');
+          },
+        }),
+      },
+      addBatchObservableCallback: {
+        value: (callback: (result: { observe(): void }) => void) => {
+          collect = () => callback({ observe: () => {} });
+        },
+      },
+    });
+    const original = metrics.getMeterProvider();
+    metrics.disable();
+    metrics.setGlobalMeterProvider({ getMeter: () => meter });
+    const recorder = engine().recorder;
+    const droppedBefore = recorder.counterTotal('instrumentationErrors', { stage: 'record' });
+    try {
+      // More than one buffer's worth (values are handed over when a buffer is full and at each collection).
+      const values = Array.from({ length: 3000 }, (_, i) => i);
+      for (const value of values) recorder.record('middlewareDuration', { sdk: 'custom', outcome: 'pass' }, value);
+      collect!();
+      collect!();
+      // Each value offered exactly once: none kept for a retry that would throw again.
+      expect(offered).toEqual(values);
+      expect(recorder.counterTotal('instrumentationErrors', { stage: 'record' }) - droppedBefore).toBe(1500);
+    } finally {
+      metrics.disable();
+      metrics.setGlobalMeterProvider(original);
+    }
+  });
+});
+
 describe('bounded attributes', () => {
   it('maps unknown error codes and classes to other, and OAuth causes through the allowlist', () => {
     expect(normalizeError(Object.assign(new Error('x'), { code: 'ERR_SOMETHING_NEW' })).code).toBe(OTHER);
@@ -162,6 +205,26 @@ describe('bounded attributes', () => {
     expect(normalizeError(null).code).toBe(OTHER);
     expect(normalizeError('RefreshAccessTokenError').code).toBe('RefreshAccessTokenError');
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+  });
+
+  it('exports only allowlisted cause classes in auth.error.cause, anything else as other', async () => {
+    telemetry.reset();
+    const causes = [
+      new (class MissingStateCookieError extends Error {})('state cookie missing'),
+      Object.assign(new Error('x'), { name: 'alice@example.com' }),
+      new (class TenantAcmeCorpLookupFailedError extends Error {})('x'),
+    ];
+    for (const cause of causes) {
+      const failing = async () => {
+        throw Object.assign(new Error('boom'), { cause });
+      };
+      await observeCall('sessionRead', { sdk: 'custom' }, failing, {
+        result: () => ({ outcome: 'found' }),
+        error: (e) => ({ outcome: 'error', error: e }),
+      }).catch(() => undefined);
+    }
+    const exported = telemetry.finishedSpans(SPANS.sessionRead.name).map((s) => s.attributes['auth.error.cause']);
+    expect(exported).toEqual(['MissingStateCookieError', OTHER, OTHER]);
   });
 
   it('keeps at most maxRoutes route templates and rejects raw paths', async () => {

@@ -3,6 +3,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramTotals, latestCumulative, startOtlpReceiver, type OtlpReceiver } from '../testkit/index.js';
 import { METRICS, SPANS, MIDDLEWARE_DURATION_BUCKETS } from '../src/core/telemetry/catalog.js';
+import { AuthTelemetryConfigError } from '../src/core/engine/config.js';
+import { exportLimitsOf } from '../src/register/options.js';
+import { registerAuthTelemetry } from '../src/register/node.js';
 
 const run = promisify(execFile);
 let receiver: OtlpReceiver;
@@ -85,5 +88,31 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
   it('OTEL_SDK_DISABLED=true installs nothing and the app still runs', async () => {
     await runChild('plain', { OTEL_SDK_DISABLED: 'true' });
     expect(receiver.spans()).toHaveLength(0);
+  });
+});
+
+describe('export bounds', () => {
+  it('resolve the timeout as the official exporters do: option, per-signal variable, general variable, 10 s; 30 requests in flight', () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.OTEL_EXPORTER_OTLP_TIMEOUT;
+      delete process.env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT;
+      expect(exportLimitsOf({}, 'traces')).toEqual({ timeoutMillis: 10_000, concurrencyLimit: 30 });
+      process.env.OTEL_EXPORTER_OTLP_TIMEOUT = '4000';
+      process.env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT = '2500';
+      expect(exportLimitsOf({}, 'traces').timeoutMillis).toBe(2500);
+      expect(exportLimitsOf({}, 'metrics').timeoutMillis).toBe(4000);
+      process.env.OTEL_EXPORTER_OTLP_TIMEOUT = 'soon';
+      expect(exportLimitsOf({}, 'metrics').timeoutMillis).toBe(10_000);
+      expect(exportLimitsOf({ exportTimeoutMillis: 800, exportConcurrencyLimit: 2 }, 'traces')).toEqual({ timeoutMillis: 800, concurrencyLimit: 2 });
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('reject a timeout or concurrency limit that is not a positive number, before installing anything', async () => {
+    await expect(registerAuthTelemetry({ exportTimeoutMillis: 0 })).rejects.toThrow(AuthTelemetryConfigError);
+    await expect(registerAuthTelemetry({ exportTimeoutMillis: Infinity })).rejects.toThrow(/exportTimeoutMillis must be a number of milliseconds above 0/);
+    await expect(registerAuthTelemetry({ exportConcurrencyLimit: 0.5 })).rejects.toThrow(/exportConcurrencyLimit must be an integer of at least 1/);
   });
 });

@@ -127,6 +127,13 @@ export interface OtlpReceiver {
   waitForSpan(match: string | ((s: ReceivedSpan) => boolean), options?: WaitForOptions): Promise<ReceivedSpan>;
   /** Forces the HTTP status of the next responses (e.g. 503 to simulate a collector outage); null restores 200. */
   setResponseStatus(status: number | null): void;
+  /**
+   * Injects a collector fault into the requests that arrive from now on (see `OtlpFault`); null
+   * answers normally again (and listens again after `refuse`). Requests already held keep their fault.
+   */
+  setFault(fault: OtlpFault | null): Promise<void>;
+  /** Export requests received and neither answered nor abandoned by their client yet. */
+  inFlight(): number;
   /** Requests relayed to `forwardTo`: sent, failed, and the last failure; after waiting for those in flight. */
   forwardStatus(): Promise<{ sent: number; failed: number; lastError?: string }>;
   reset(): void;
@@ -537,6 +544,15 @@ function decompress(body: Buffer, encoding: string | undefined): Buffer {
   throw Object.assign(new Error(`unsupported content-encoding ${enc}`), { status: 415 });
 }
 
+/**
+ * A collector fault:
+ * - `refuse`: the port stops listening and open connections are closed, so exports get ECONNREFUSED;
+ * - `blackhole`: requests are accepted and never answered, until the client gives up;
+ * - `delay`: each request is answered after `ms`, normally (nothing is recorded if the client gave up first);
+ * - `status`: each request is answered with `status` (500, 503, 429, …), with `Retry-After` when given.
+ */
+export type OtlpFault = { kind: 'refuse' } | { kind: 'blackhole' } | { kind: 'delay'; ms: number } | { kind: 'status'; status: number; retryAfter?: string };
+
 export interface StartOtlpReceiverOptions {
   port?: number;
   /**
@@ -556,12 +572,31 @@ export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}):
   let requests: ReceivedRequest[] = [];
   let exportIndex = 0;
   let forcedStatus: number | null = null;
+  let fault: OtlpFault | null = null;
+  let inFlight = 0;
   const listeners = new Set<() => void>();
   const notify = () => {
     for (const l of [...listeners]) l();
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    const held = fault;
+    // Never answered: the request stays open until the client aborts it (its timeout) or the receiver
+    // stops. The body is read and discarded, so the server sees the client close the connection.
+    if (held?.kind === 'blackhole') {
+      req.resume();
+      return;
+    }
+    if (held?.kind === 'status') {
+      for await (const chunk of req) void chunk;
+      if (held.retryAfter !== undefined) res.setHeader('Retry-After', held.retryAfter);
+      res.statusCode = held.status;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ code: 14, message: 'fault injected (testkit)' }));
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const signal = SIGNALS[path];
     const contentType = String(req.headers['content-type'] ?? '')
@@ -611,6 +646,11 @@ export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}):
       record.error = err instanceof Error ? err.message : String(err);
       const status = (err as { status?: number }).status ?? 400;
       return reply(status, JSON.stringify({ code: 3, message: record.error }), 'application/json');
+    }
+    if (held?.kind === 'delay') {
+      await new Promise((resolve) => setTimeout(resolve, held.ms));
+      // The client gave up waiting: the collector never got to answer, so nothing was accepted.
+      if (res.destroyed || req.socket.destroyed) return;
     }
     raw[signal].push(decoded);
     if (forwardTo !== undefined) {
@@ -737,6 +777,25 @@ export async function startOtlpReceiver(options: StartOtlpReceiverOptions = {}):
     setResponseStatus: (status) => {
       forcedStatus = status;
     },
+    setFault: async (next) => {
+      const wasRefusing = fault?.kind === 'refuse';
+      fault = next;
+      if (next?.kind === 'refuse' && !wasRefusing) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      } else if (next?.kind !== 'refuse' && wasRefusing) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      }
+    },
+    inFlight: () => inFlight,
     forwardStatus: async () => {
       await Promise.all([...pendingForwards]);
       return { ...forwarding };

@@ -119,7 +119,9 @@ export const PANELS = {
     title: 'nextjs-auth-otel telemetry failures by stage',
     description:
       'Telemetry failures the plugin swallowed so that the app never saw them, per second by stage; normally empty. export: the ' +
-      'exporter cannot deliver (Collector down, wrong endpoint or credentials) and the other panels miss data. hook: your ' +
+      'exporter cannot deliver (Collector down, wrong endpoint or credentials) and the other panels miss data. span_* and ' +
+      'metric_*: spans and metric points dropped on the way out, per item (queue_full: the Collector does not keep up; ' +
+      'export_failed, export_timeout: refused, 5xx, 429 or no answer; export_busy: too many exports in flight). hook: your ' +
       'spanHook throws. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
       'with the SDK versions. A total export outage hides this counter too, as a gap in every panel.',
   },

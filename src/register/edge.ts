@@ -11,8 +11,8 @@ import { flush } from './providers.js';
 const edgeParts = (options: RegisterAuthTelemetryOptions): RuntimeParts => ({
   runtime: 'edge',
   resource: () => edgeResource(options),
-  spanExporter: () => new FetchSpanExporter(),
-  metricExporter: () => new FetchMetricExporter(),
+  spanExporter: (limits) => new FetchSpanExporter(limits),
+  metricExporter: (limits) => new FetchMetricExporter(limits),
   contextManager: edgeContextManager,
 });
 

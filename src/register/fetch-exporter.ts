@@ -2,6 +2,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { JsonMetricsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality, InstrumentType, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ExportLimits } from './options.js';
 
 /**
  * OTLP/HTTP JSON over `fetch`, for Next's Edge runtime, which has neither Node's `http` module
@@ -30,31 +31,74 @@ export function otlpHeaders(signal: 'traces' | 'metrics'): Record<string, string
   return headers;
 }
 
-async function post(signal: 'traces' | 'metrics', body: Uint8Array): Promise<ExportResult> {
-  try {
-    const response = await fetch(otlpUrl(signal), { method: 'POST', headers: otlpHeaders(signal), body: body as unknown as BodyInit });
-    // Drain the body so the connection can be reused; a failed drain leaves the status as the answer.
-    await response.arrayBuffer().catch(() => undefined);
-    return response.ok
-      ? { code: ExportResultCode.SUCCESS }
-      : { code: ExportResultCode.FAILED, error: new Error(`OTLP ${signal} export: HTTP ${response.status}`) };
-  } catch (error) {
-    // An exporter reports failure in its result; the SDK hands it to its global error handler.
-    return { code: ExportResultCode.FAILED, error: error as Error };
-  }
-}
+/** The official exporters' message when their concurrency limit refuses an export. */
+export const CONCURRENCY_LIMIT_MESSAGE = 'Concurrent export limit reached';
 
-export class FetchSpanExporter implements SpanExporter {
-  private pending = new Set<Promise<unknown>>();
+/**
+ * Sends OTLP requests, each abandoned after `timeoutMillis` (the body drain included,
+ * so a collector that answers the headers and then stalls cannot hold the socket either), and at
+ * most `concurrencyLimit` of them in flight: one more fails at once without a request, as in the
+ * official exporters. Failed exports are not retried; the batch is dropped and counted.
+ */
+class FetchPoster {
+  private readonly pending = new Set<Promise<unknown>>();
 
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    const sent = post('traces', JsonTraceSerializer.serializeRequest(spans)!).then(done);
+  constructor(
+    private readonly signal: 'traces' | 'metrics',
+    private readonly limits: ExportLimits,
+  ) {}
+
+  send(body: Uint8Array, done: (result: ExportResult) => void): void {
+    if (this.pending.size >= this.limits.concurrencyLimit) {
+      done({ code: ExportResultCode.FAILED, error: new Error(CONCURRENCY_LIMIT_MESSAGE) });
+      return;
+    }
+    const sent = this.post(body).then(done);
     this.pending.add(sent);
     void sent.finally(() => this.pending.delete(sent));
   }
 
-  async forceFlush(): Promise<void> {
+  async flush(): Promise<void> {
     await Promise.all(this.pending);
+  }
+
+  private async post(body: Uint8Array): Promise<ExportResult> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.limits.timeoutMillis);
+    try {
+      const init = { method: 'POST', headers: otlpHeaders(this.signal), body: body as unknown as BodyInit, signal: abort.signal };
+      const response = await fetch(otlpUrl(this.signal), init);
+      // Drain the body so the connection can be reused; a failed drain leaves the status as the answer.
+      await response.arrayBuffer().catch(() => undefined);
+      return response.ok
+        ? { code: ExportResultCode.SUCCESS }
+        : { code: ExportResultCode.FAILED, error: new Error(`OTLP ${this.signal} export: HTTP ${response.status}`) };
+    } catch (error) {
+      // An exporter reports failure in its result; the SDK hands it to its global error handler.
+      return { code: ExportResultCode.FAILED, error: abort.signal.aborted ? timeoutError(this.signal, this.limits.timeoutMillis) : (error as Error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function timeoutError(signal: string, timeoutMillis: number): Error {
+  return Object.assign(new Error(`OTLP ${signal} export timed out after ${timeoutMillis} ms`), { name: 'TimeoutError' });
+}
+
+export class FetchSpanExporter implements SpanExporter {
+  private readonly poster: FetchPoster;
+
+  constructor(limits: ExportLimits) {
+    this.poster = new FetchPoster('traces', limits);
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.poster.send(JsonTraceSerializer.serializeRequest(spans)!, done);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.poster.flush();
   }
 
   shutdown(): Promise<void> {
@@ -64,9 +108,14 @@ export class FetchSpanExporter implements SpanExporter {
 
 export class FetchMetricExporter implements PushMetricExporter {
   private readonly delta = (env('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE') ?? 'cumulative').toLowerCase();
+  private readonly poster: FetchPoster;
+
+  constructor(limits: ExportLimits) {
+    this.poster = new FetchPoster('metrics', limits);
+  }
 
   export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
-    void post('metrics', JsonMetricsSerializer.serializeRequest(metrics)!).then(done);
+    this.poster.send(JsonMetricsSerializer.serializeRequest(metrics)!, done);
   }
 
   selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
@@ -81,6 +130,11 @@ export class FetchMetricExporter implements PushMetricExporter {
     return AggregationTemporality.CUMULATIVE;
   }
 
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
+  forceFlush(): Promise<void> {
+    return this.poster.flush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
 }

@@ -2,19 +2,28 @@ import { context, metrics, propagation, trace, type ContextManager } from '@open
 import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { configureAuthTelemetry, reportInstrumentationError, engine } from '../core/engine/engine.js';
+import { BasicTracerProvider, BatchSpanProcessor, type BufferConfig, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { configureAuthTelemetry, engine } from '../core/engine/engine.js';
+import { countDroppedMetricPoints, countDroppedSpans, reportExportError, spanQueueDrops } from './dropped-telemetry.js';
 import { AuthHistogramProducer } from './histogram-producer.js';
 import { warnWithoutInstanceId } from './resource.js';
-import { exportIntervalOf, sdkDisabled, type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
+import {
+  exportIntervalOf,
+  exportLimitsOf,
+  sdkDisabled,
+  validateExportLimits,
+  type AuthTelemetryRegistration,
+  type ExportLimits,
+  type RegisterAuthTelemetryOptions,
+} from './options.js';
 import { hasGlobalTracerProvider, own } from './providers.js';
 
 /** What differs between the Node.js and the Edge runtime: exporters, context propagation, resource. */
 export type RuntimeParts = {
   runtime: 'nodejs' | 'edge';
   resource: () => Resource;
-  spanExporter: () => SpanExporter;
-  metricExporter: () => PushMetricExporter;
+  spanExporter: (limits: ExportLimits) => SpanExporter;
+  metricExporter: (limits: ExportLimits) => PushMetricExporter;
   contextManager: () => ContextManager | undefined;
 };
 
@@ -26,10 +35,11 @@ export type RuntimeParts = {
  */
 export function metricReadersFor(
   options: RegisterAuthTelemetryOptions,
-  metricExporter: () => PushMetricExporter,
+  metricExporter: (limits: ExportLimits) => PushMetricExporter,
   { histogramProducer = false }: { histogramProducer?: boolean } = {},
 ): PeriodicExportingMetricReader[] {
-  const exporter = warnWithoutInstanceId(options.metricExporter ?? metricExporter());
+  validateExportLimits(options);
+  const exporter = warnWithoutInstanceId(countDroppedMetricPoints(options.metricExporter ?? metricExporter(exportLimitsOf(options, 'metrics'))));
   const metricProducers = histogramProducer ? [AuthHistogramProducer.for(exporter)] : [];
   return [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exportIntervalOf(options), metricProducers })];
 }
@@ -40,15 +50,16 @@ export function metricReadersFor(
  */
 export async function install(options: RegisterAuthTelemetryOptions, parts: RuntimeParts): Promise<AuthTelemetryRegistration> {
   configureAuthTelemetry(options);
+  validateExportLimits(options);
   if (sdkDisabled()) return { runtime: parts.runtime, ownsTracerProvider: false, ownsMeterProvider: false };
   const resource = parts.resource();
 
   let ownsTracerProvider = false;
   if (!hasGlobalTracerProvider()) {
-    const tracerProvider = new BasicTracerProvider({
-      resource,
-      spanProcessors: [new BatchSpanProcessor(options.traceExporter ?? parts.spanExporter()), ...(options.spanProcessors ?? [])],
-    });
+    const exporter = countDroppedSpans(options.traceExporter ?? parts.spanExporter(exportLimitsOf(options, 'traces')));
+    // `selfObsMeterProvider` is passed through to the SDK's processor, which reports its queue-full drops there.
+    const batching = new BatchSpanProcessor(exporter, { selfObsMeterProvider: spanQueueDrops() } as BufferConfig);
+    const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [batching, ...(options.spanProcessors ?? [])] });
     ownsTracerProvider = trace.setGlobalTracerProvider(tracerProvider);
     if (ownsTracerProvider) {
       own(tracerProvider);
@@ -70,7 +81,7 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
   }
 
   // Exporter failures surface through the SDK's global error handler: counted and logged once,
-  // through the same diag line as every other swallowed failure.
-  setGlobalErrorHandler((error) => reportInstrumentationError('export', error));
+  // through the same diag line as every other swallowed failure, unless already counted as drops.
+  setGlobalErrorHandler(reportExportError);
   return { runtime: parts.runtime, ownsTracerProvider, ownsMeterProvider };
 }

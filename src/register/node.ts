@@ -6,12 +6,16 @@ import { install, metricReadersFor, type RuntimeParts } from './install.js';
 import { nodeResource } from './resource.js';
 import { type AuthTelemetryRegistration, type RegisterAuthTelemetryOptions } from './options.js';
 
-/** Node.js: the official OTLP/HTTP exporters, which honour the standard `OTEL_*` variables. */
+/**
+ * Node.js: the official OTLP/HTTP exporters, which honour the standard `OTEL_*` variables. Their
+ * timeout and concurrency limit are passed explicitly, resolved as they would resolve them, so
+ * both runtimes work within the same bounds.
+ */
 const nodeParts = (options: RegisterAuthTelemetryOptions): RuntimeParts => ({
   runtime: 'nodejs',
   resource: () => nodeResource(options),
-  spanExporter: () => new OTLPTraceExporter(),
-  metricExporter: () => new OTLPMetricExporter(),
+  spanExporter: (limits) => new OTLPTraceExporter(limits),
+  metricExporter: (limits) => new OTLPMetricExporter(limits),
   contextManager: () => new AsyncLocalStorageContextManager().enable(),
 });
 

@@ -1,4 +1,4 @@
-import { reportInstrumentationError } from '../core/engine/engine.js';
+import { reportExportError } from './dropped-telemetry.js';
 import { metrics, trace, ProxyTracerProvider, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
@@ -31,7 +31,7 @@ export async function flush(): Promise<void> {
       } catch (error) {
         // An unreachable collector must not fail the request that flushes; a span processor's
         // flush rejects without telling the SDK's error handler, so it is reported here.
-        reportInstrumentationError('export', error);
+        reportExportError(error);
       }
     }),
   );

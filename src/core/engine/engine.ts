@@ -20,6 +20,8 @@ export type Engine = {
   refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
+  /** Per drop stage: when its last diag line was written, and how many items were dropped since (see `reportDropped`). */
+  readonly dropLog: Map<InstrumentationStage, { loggedAt: number; since: number }>;
 };
 
 // One engine per JS realm, even when both the ESM and the CJS build of this package are loaded
@@ -31,13 +33,14 @@ export function engine(): Engine {
   let current = holder[ENGINE_KEY];
   if (current === undefined) {
     current = {
-      recorder: new Recorder(),
+      recorder: new Recorder((count, error) => reportDropped('record', count, error)),
       classify: createClassifier(),
       routes: new RouteBound(50),
       hasher: undefined,
       spanHook: undefined,
       spans: 'all',
       refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
+      dropLog: new Map(),
     };
     holder[ENGINE_KEY] = current;
   }
@@ -76,6 +79,37 @@ export function reportInstrumentationError(stage: InstrumentationStage, error: u
     diag.warn(`nextjs-auth-otel: ${stage} failed; the app is unaffected`, error);
   } catch {
     // A throwing diag logger is the app's; telemetry still must not reach the caller.
+  }
+}
+
+/** How often a drop stage may write a diag line while its drops go on. */
+const DROP_LOG_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * Telemetry dropped on its way out (a full span queue, a failed or timed-out export, a throwing
+ * histogram): counted per item under its stage. A collector outage drops a batch every few seconds,
+ * so a stage writes one diag line at its first drop, then at most one every ten minutes with the
+ * number dropped since. Never throws.
+ */
+export function reportDropped(stage: InstrumentationStage, count: number, error: unknown): void {
+  if (!(count > 0)) return;
+  try {
+    const current = engine();
+    current.recorder.add('instrumentationErrors', { stage: bounded('stage', stage), runtime: currentRuntime() }, count);
+    const log = current.dropLog.get(stage) ?? { loggedAt: -Infinity, since: 0 };
+    log.since += count;
+    const now = Date.now();
+    if (now - log.loggedAt >= DROP_LOG_INTERVAL_MS) {
+      diag.warn(
+        `nextjs-auth-otel: dropped ${log.since} telemetry items (${stage}); counted in auth.instrumentation.errors, logged at most every 10 minutes`,
+        error,
+      );
+      log.loggedAt = now;
+      log.since = 0;
+    }
+    current.dropLog.set(stage, log);
+  } catch {
+    // The recorder or the app's diag logger is broken; nothing is left to tell.
   }
 }
 

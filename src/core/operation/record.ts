@@ -69,7 +69,7 @@ export function annotateSpan(
   const oauthError = normalized?.oauthCode;
   if (oauthError !== undefined) span.setAttribute(ATTRIBUTES.oauthError.key, oauthError);
   const causeName = normalized?.causeName;
-  if (causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, bounded('errorType', causeName) === 'other' ? causeName.slice(0, 64) : causeName);
+  if (causeName !== undefined) span.setAttribute(ATTRIBUTES.errorCause.key, bounded('errorCause', causeName));
   if (hasher !== undefined && typeof result.userId === 'string') span.setAttribute(ATTRIBUTES.userHash.key, hasher.hash(result.userId));
 }
 

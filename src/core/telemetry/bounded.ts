@@ -1,4 +1,5 @@
 import { ATTRIBUTES, OTHER, type AttributeName } from './catalog.js';
+import { isRouteTemplate } from './route-template.js';
 
 const allowlists = new Map<AttributeName, ReadonlySet<string>>();
 
@@ -26,8 +27,9 @@ export function isAllowed(attribute: AttributeName, value: unknown): value is st
 
 /**
  * Route templates come from the app, so their set is unbounded in principle: the first
- * `limit` distinct templates are kept and later ones become `other`. Raw paths (with query
- * strings or obviously dynamic segments) are rejected outright.
+ * `limit` distinct templates are kept and later ones become `other`. Anything that is not a
+ * template (`isRouteTemplate`: a segment that looks like data, a query string, control
+ * characters) is `other` outright, on spans as on metrics.
  */
 export class RouteBound {
   private readonly seen = new Set<string>();
@@ -40,7 +42,7 @@ export class RouteBound {
   accept(route: string | undefined): string | undefined {
     if (route === undefined || route === '') return undefined;
     if (this.seen.has(route)) return route;
-    if (typeof route !== 'string' || route.length > 128 || route.includes('?') || !route.startsWith('/')) return OTHER;
+    if (typeof route !== 'string' || !isRouteTemplate(route)) return OTHER;
     if (this.seen.size >= this.limit) return OTHER;
     this.seen.add(route);
     return route;

@@ -151,9 +151,68 @@ export const ERROR_TYPES = [
 
 export const SYNTHETIC_TYPES = ['bot', 'test'] as const;
 
-/** Where a telemetry failure was swallowed. */
-export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', 'other'] as const;
+/**
+ * Telemetry the export pipeline dropped, counted per span or metric point: the span queue was full,
+ * an export failed (refused, 5xx or 429 after the exporter's retries), timed out, or was refused
+ * without a request because the exporter's concurrency limit was reached.
+ */
+export const DROP_STAGES = [
+  'span_queue_full',
+  'span_export_failed',
+  'span_export_timeout',
+  'span_export_busy',
+  'metric_export_failed',
+  'metric_export_timeout',
+  'metric_export_busy',
+] as const;
+export type DropStage = (typeof DROP_STAGES)[number];
+
+/** Where a telemetry failure was swallowed, or (`DROP_STAGES`) why exported telemetry was dropped. */
+export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', ...DROP_STAGES, 'other'] as const;
 export type InstrumentationStage = (typeof INSTRUMENTATION_STAGES)[number];
+
+/**
+ * `auth.error.cause`: class names of the causes auth SDKs attach to their errors (nextjs-auth0 v3
+ * handler causes, v4 and oauth4webapi errors, openid-client, Auth.js, JOSE) and the generic ones.
+ */
+export const ERROR_CAUSES = [
+  ...AUTH_ERROR_TYPES,
+  'MissingStateCookieError',
+  'MissingStateParamError',
+  'MalformedStateCookieError',
+  'ApplicationError',
+  'DiscoveryError',
+  'UserInfoError',
+  'AccessTokenError',
+  'MissingStateError',
+  'InvalidStateError',
+  'InvalidConfigurationError',
+  'AuthorizationError',
+  'AuthorizationCodeGrantRequestError',
+  'AuthorizationCodeGrantError',
+  'BackchannelLogoutError',
+  'ResponseBodyError',
+  'AuthorizationResponseError',
+  'WWWAuthenticateChallengeError',
+  'OperationProcessingError',
+  'UnsupportedOperationError',
+  'OPError',
+  'RPError',
+  'CallbackRouteError',
+  'OAuthCallbackError',
+  'AccessDenied',
+  'InvalidCheck',
+  'JWTSessionError',
+  'SessionTokenError',
+  'JWTClaimValidationFailed',
+  'JWSSignatureVerificationFailed',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'Error',
+  'AbortError',
+  'TimeoutError',
+].filter((v, i, all) => all.indexOf(v) === i);
 
 type AttributeSpec = {
   readonly key: string;
@@ -219,7 +278,9 @@ export const ATTRIBUTES = {
   },
   route: {
     key: 'http.route',
-    description: 'The route template, only when the app supplies one (never a raw path). Bounded by `maxRoutes`.',
+    description:
+      'The route template, only when the app supplies one. A value with a segment that looks like data (an identifier, email, number, ' +
+      'UUID, long hex or base64 string, control characters) is `other`. Bounded by `maxRoutes`.',
     onMetrics: true,
     type: 'string',
   },
@@ -253,7 +314,8 @@ export const ATTRIBUTES = {
   },
   stage: {
     key: 'auth.instrumentation.stage',
-    description: 'Where a telemetry failure was swallowed (the app never sees it).',
+    description:
+      'Where a telemetry failure was swallowed (the app never sees it); `span_*` / `metric_*`: why spans or metric points were dropped, counted per item.',
     onMetrics: true,
     values: INSTRUMENTATION_STAGES,
     type: 'string',
@@ -284,8 +346,9 @@ export const ATTRIBUTES = {
   },
   errorCause: {
     key: 'auth.error.cause',
-    description: 'Class name of the error cause, e.g. `MissingStateCookieError` or `IdentityProviderError`.',
+    description: 'Class name of the error cause from an allowlist, e.g. `MissingStateCookieError` or `IdentityProviderError`; anything else is `other`.',
     onMetrics: false,
+    values: ERROR_CAUSES,
     type: 'string',
   },
   oauthError: {
@@ -518,7 +581,7 @@ export const METRICS = {
     name: 'auth.instrumentation.errors',
     unit: '{error}',
     kind: 'counter',
-    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors).',
+    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors), and spans or metric points the export pipeline dropped.',
     // The runtime keeps a server's Node.js and Edge writers apart even when they share an instance id.
     attributes: ['stage', 'runtime'],
   },

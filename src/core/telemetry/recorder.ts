@@ -57,6 +57,9 @@ export class Recorder {
   /** Set once a metric producer reports the histogram aggregates (`useHistogramProducer`). */
   private aggregating = false;
 
+  /** @param onDropped told how many buffered values the SDK histogram refused, and why. */
+  constructor(private readonly onDropped: (count: number, error: unknown) => void = () => {}) {}
+
   /** Called on each recording: instruments follow the global MeterProvider even if it is set late. */
   private bind(): void {
     const provider = metrics.getMeterProvider();
@@ -170,11 +173,27 @@ export class Recorder {
     }
   }
 
+  /**
+   * Hands the buffered values to the SDK histogram and empties the buffer whatever happens: a value
+   * the histogram throws on is dropped and counted, never kept for a retry that would fail again.
+   */
   private drainCell(cell: HistogramCell): void {
     const histogram = this.histograms[cell.metric];
     const { values, attributes } = cell;
-    if (histogram !== undefined) for (let i = 0; i < values.length; i++) histogram.record(values[i]!, attributes);
+    let dropped = 0;
+    let failure: unknown;
+    if (histogram !== undefined) {
+      for (let i = 0; i < values.length; i++) {
+        try {
+          histogram.record(values[i]!, attributes);
+        } catch (error) {
+          dropped++;
+          failure ??= error;
+        }
+      }
+    }
     values.length = 0;
+    if (dropped > 0) this.onDropped(dropped, failure);
   }
 
   /** Current pre-aggregated counter value for exact facts; for diagnostics and tests. */
