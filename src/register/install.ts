@@ -45,17 +45,10 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
 
   let ownsTracerProvider = false;
   if (!hasGlobalTracerProvider()) {
-    const tracerProvider = new BasicTracerProvider({
-      resource,
-      spanProcessors: [new BatchSpanProcessor(options.traceExporter ?? parts.spanExporter()), ...(options.spanProcessors ?? [])],
-    });
-    ownsTracerProvider = trace.setGlobalTracerProvider(tracerProvider);
-    if (ownsTracerProvider) {
-      own(tracerProvider);
-      const manager = parts.contextManager();
-      if (manager) context.setGlobalContextManager(manager);
-      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    }
+    // Metrics only: without a tracer provider Next.js records no spans of its own either. The
+    // context manager is still needed: it carries each request's class to the SDK calls it makes.
+    if (options.spans === 'none') installContextManager(parts);
+    else ownsTracerProvider = installTracerProvider(options, parts, resource);
   }
 
   const extraReaders = options.metricReaders ?? [];
@@ -73,4 +66,21 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
   // through the same diag line as every other swallowed failure.
   setGlobalErrorHandler((error) => reportInstrumentationError('export', error));
   return { runtime: parts.runtime, ownsTracerProvider, ownsMeterProvider };
+}
+
+function installTracerProvider(options: RegisterAuthTelemetryOptions, parts: RuntimeParts, resource: Resource): boolean {
+  const tracerProvider = new BasicTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(options.traceExporter ?? parts.spanExporter()), ...(options.spanProcessors ?? [])],
+  });
+  if (!trace.setGlobalTracerProvider(tracerProvider)) return false;
+  own(tracerProvider);
+  installContextManager(parts);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  return true;
+}
+
+function installContextManager(parts: RuntimeParts): void {
+  const manager = parts.contextManager();
+  if (manager) context.setGlobalContextManager(manager);
 }
