@@ -7,10 +7,13 @@
  *
  * Options: --duration <s> (per run, default 10), --rounds <n> (default 3), --connections <n>
  * (default 16), --variants a,b (default all), --kinds browser,monitor,crawler, --memory <n>
- * (requests for the heap check, default 1000000; 0 skips it), --json <file>.
+ * (requests for the heap check, default 1000000; 0 skips it), --profile <variant> (CPU profiles
+ * of that variant per request kind), --json <file>.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { INSTRUMENTATION_SCOPE } from '../../src/core/telemetry/catalog.js';
 import { loginViaAuthorizationCodeFlow, startIdp, type Idp } from '../../testkit/index.js';
@@ -18,6 +21,7 @@ import { freePort, startNextApp, type ExampleApp } from '../../testkit/example-a
 import { SYNTHETICS_USER_AGENT } from '../../scripts/demo/traffic.js';
 import { drive, type LoadOptions } from './load.js';
 import { startOtlpSink, type OtlpSink, type SinkCounts } from './otlp-sink.js';
+import { profileTable, selfTimeByPackage } from './profile.js';
 import { VARIANTS, prepareExampleDependencies, prepareVariant, type Variant, type VariantName } from './variants.js';
 import { p99Verdict, pluginSpansVerdict, ratioTable, throughputVerdict, variantTable, verdictLines, type Run, type Verdict } from './report.js';
 
@@ -29,6 +33,7 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
     kinds: { type: 'string', default: 'browser,monitor,crawler' },
     memory: { type: 'string', default: '1000000' },
+    profile: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -57,7 +62,7 @@ interface Instance {
 const SPAN_TAIL_MS = 6500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startVariant(variant: Variant, dir: string, idp: Idp): Promise<Instance> {
+async function startVariant(variant: Variant, dir: string, idp: Idp, extraEnv: Record<string, string> = {}): Promise<Instance> {
   const sink = await startOtlpSink();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -73,6 +78,7 @@ async function startVariant(variant: Variant, dir: string, idp: Idp): Promise<In
       AUTH0_SCOPE: 'openid profile email offline_access',
       OTEL_SERVICE_NAME: `bench-${variant.name}`,
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      ...extraEnv,
     },
   });
   return { variant, app, sink, lastEndedAt: 0 };
@@ -129,6 +135,35 @@ async function heapCheck(requests: number): Promise<Verdict | undefined> {
   return { target: `heap growth over ${requests} requests after a forced GC ≤ 5 MB`, figure: `${result.growthMb.toFixed(2)} MB`, met: result.growthMb <= 5 };
 }
 
+/**
+ * CPU profiles of every process of one variant: once started and stopped with no load (start-up
+ * and shutdown), once serving one kind of request; the difference per request is what serving costs.
+ */
+async function profileVariant(variant: Variant, dir: string, idp: Idp, kinds: string[], cookie: string): Promise<void> {
+  const profiled = async (kind: string | undefined) => {
+    const profileDir = mkdtempSync(join(tmpdir(), `bench-profile-${variant.name}-`));
+    const instance = await startVariant(variant, dir, idp, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` });
+    let requests = 0;
+    try {
+      if (kind !== undefined) requests = (await drive(`${instance.app.url}/`, requestHeaders(kind, cookie), instance.app.pid, load)).requests;
+      else await sleep(load.durationSeconds * 1000);
+    } finally {
+      await instance.app.stop();
+      await instance.sink.stop();
+    }
+    return { totals: selfTimeByPackage(profileDir), requests };
+  };
+  const idle = await profiled(undefined);
+  for (const kind of kinds) {
+    const { totals, requests } = await profiled(kind);
+    for (const [pkg, ms] of idle.totals) totals.set(pkg, (totals.get(pkg) ?? 0) - ms);
+    log(`
+Where the '${variant.name}' variant's CPU goes serving ${kind} requests (${requests} requests, start-up subtracted)
+`);
+    log(profileTable(totals, requests).join('\n'));
+  }
+}
+
 function verdicts(runs: Run[], kinds: string[]): Verdict[] {
   const all: Array<Verdict | undefined> = [];
   for (const kind of kinds) {
@@ -171,6 +206,9 @@ async function main(): Promise<void> {
     await sleep(SPAN_TAIL_MS);
     for (const instance of instances) settle(instance);
     report(runs, kinds, await heapCheck(Number(args.memory)));
+    const profiledVariant = variants.find((v) => v.name === args.profile);
+    if (args.profile !== undefined && profiledVariant === undefined) throw new Error(`--profile ${args.profile}: not one of the variants run`);
+    if (profiledVariant !== undefined) await profileVariant(profiledVariant, dirs.get(profiledVariant.name)!, idp, kinds, cookie);
   } finally {
     for (const instance of instances) {
       await instance.app.stop();
