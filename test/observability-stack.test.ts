@@ -185,7 +185,7 @@ describe('examples/observability-stack Collector configurations', () => {
     expect(datadog.metrics?.resource_attributes_as_tags ?? false).toBe(false);
   });
 
-  it('tail-sampling.yaml keeps real users\' failures and every refresh by catalogued names, and samples only traces', () => {
+  it("tail-sampling.yaml keeps real users' failures and every refresh by catalogued names, and samples only traces", () => {
     const cfg = loadCollector('tail-sampling.yaml');
     const [, metrics] = metricsPipelines(cfg)[0]!;
     expect(metrics.processors!.map(typeOf)).not.toContain('tail_sampling');
