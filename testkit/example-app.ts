@@ -158,6 +158,8 @@ export interface StartExampleOptions {
   /** Path polled until the app answers; every example serves `/api/health`. */
   readyPath?: string;
   readyTimeoutMs?: number;
+  /** Node.js flags for the server process, e.g. `--cpu-prof` (which NODE_OPTIONS does not accept). */
+  nodeArgs?: string[];
 }
 
 export interface ExampleApp {
@@ -200,7 +202,11 @@ export async function startNextApp(dir: string, label: string, options: StartExa
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   installExitHook();
-  const child = spawn(join(dir, 'node_modules', '.bin', 'next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+  const next = ['start', '-p', String(port), '-H', '127.0.0.1'];
+  const [command, args] = options.nodeArgs
+    ? [process.execPath, [...options.nodeArgs, join(dir, 'node_modules', 'next', 'dist', 'bin', 'next'), ...next]]
+    : [join(dir, 'node_modules', '.bin', 'next'), next];
+  const child = spawn(command, args, {
     cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -62,7 +62,7 @@ interface Instance {
 const SPAN_TAIL_MS = 6500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startVariant(variant: Variant, dir: string, idp: Idp, extraEnv: Record<string, string> = {}): Promise<Instance> {
+async function startVariant(variant: Variant, dir: string, idp: Idp, nodeArgs?: string[]): Promise<Instance> {
   const sink = await startOtlpSink();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -78,8 +78,8 @@ async function startVariant(variant: Variant, dir: string, idp: Idp, extraEnv: R
       AUTH0_SCOPE: 'openid profile email offline_access',
       OTEL_SERVICE_NAME: `bench-${variant.name}`,
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      ...extraEnv,
     },
+    nodeArgs,
   });
   return { variant, app, sink, lastEndedAt: 0 };
 }
@@ -142,7 +142,7 @@ async function heapCheck(requests: number): Promise<Verdict | undefined> {
 async function profileVariant(variant: Variant, dir: string, idp: Idp, kinds: string[], cookie: string): Promise<void> {
   const profiled = async (kind: string | undefined) => {
     const profileDir = mkdtempSync(join(tmpdir(), `bench-profile-${variant.name}-`));
-    const instance = await startVariant(variant, dir, idp, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` });
+    const instance = await startVariant(variant, dir, idp, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     let requests = 0;
     try {
       if (kind !== undefined) requests = (await drive(`${instance.app.url}/`, requestHeaders(kind, cookie), instance.app.pid, load)).requests;
@@ -208,7 +208,10 @@ async function main(): Promise<void> {
     report(runs, kinds, await heapCheck(Number(args.memory)));
     const profiledVariant = variants.find((v) => v.name === args.profile);
     if (args.profile !== undefined && profiledVariant === undefined) throw new Error(`--profile ${args.profile}: not one of the variants run`);
-    if (profiledVariant !== undefined) await profileVariant(profiledVariant, dirs.get(profiledVariant.name)!, idp, kinds, cookie);
+    if (profiledVariant !== undefined) {
+      const dir = await prepareVariant(profiledVariant, log, { profiled: true });
+      await profileVariant(profiledVariant, dir, idp, kinds, cookie);
+    }
   } finally {
     for (const instance of instances) {
       await instance.app.stop();

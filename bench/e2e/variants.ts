@@ -59,12 +59,23 @@ function writeIfChanged(path: string, content: string): void {
   if (!existsSync(path) || readFileSync(path, 'utf8') !== content) writeFileSync(path, content);
 }
 
-/** Writes the variant's copy of the example (sharing its node_modules) and builds it if it changed. */
-export async function prepareVariant(variant: Variant, log: (line: string) => void): Promise<string> {
+const SHIPPED_EXPERIMENTAL = 'experimental: { instrumentationHook: true }';
+
+/** Source maps for the Node.js server chunks too, so that a CPU profile can name bundled packages. */
+function withServerSourceMaps(config: string): string {
+  if (!config.includes(SHIPPED_EXPERIMENTAL)) throw new Error(`next.config.mjs no longer contains ${SHIPPED_EXPERIMENTAL}: update bench/e2e/variants.ts`);
+  return config.replace(SHIPPED_EXPERIMENTAL, 'experimental: { instrumentationHook: true, serverSourceMaps: true }');
+}
+
+/**
+ * Writes the variant's copy of the example (sharing its node_modules) and builds it if it
+ * changed. `profiled`: a separate copy built with server source maps.
+ */
+export async function prepareVariant(variant: Variant, log: (line: string) => void, { profiled = false } = {}): Promise<string> {
   // The example as shipped is the quick-start variant: its build is shared with the end-to-end tests.
-  if (variant.wrappers && variant.register === 'as-shipped') return prepareExample(EXAMPLE, { log });
+  if (variant.wrappers && variant.register === 'as-shipped' && !profiled) return prepareExample(EXAMPLE, { log });
   const source = exampleDir(EXAMPLE);
-  const dir = join(REPOSITORY_ROOT, '.tmp', 'bench-e2e', variant.name);
+  const dir = join(REPOSITORY_ROOT, '.tmp', 'bench-e2e', profiled ? `${variant.name}-profiled` : variant.name);
   mkdirSync(dir, { recursive: true });
   cpSync(source, dir, { recursive: true, filter: (path) => !/(^|\/)(node_modules|\.next)(\/|$)/.test(relative(source, path)) });
   if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(source, 'node_modules'), join(dir, 'node_modules'));
@@ -78,7 +89,8 @@ export async function prepareVariant(variant: Variant, log: (line: string) => vo
       throw new Error(`${relative(dir, file)} still uses the plugin after unwrapping`);
     writeIfChanged(file, code);
   }
-  await buildNextApp(dir, `the '${variant.name}' variant`, { log });
+  if (profiled) writeIfChanged(join(dir, 'next.config.mjs'), withServerSourceMaps(readFileSync(join(source, 'next.config.mjs'), 'utf8')));
+  await buildNextApp(dir, `the '${variant.name}' variant${profiled ? ' with source maps' : ''}`, { log });
   return dir;
 }
 
