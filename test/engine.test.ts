@@ -454,8 +454,72 @@ describe('span start and span modes', () => {
     expect(telemetry.finishedSpans(SPANS.middleware.name).map((s) => s.attributes['auth.outcome'])).toEqual(['error']);
   });
 
+  it("spans: 'notable' gives a non-user's routine missing-session failure no span, but a real user's and every refresh one", async () => {
+    configureAuthTelemetry({ spans: 'notable' });
+    telemetry.reset();
+    const missingSession = () => Object.assign(new Error('The user does not have a valid session.'), { name: 'AccessTokenError', code: 'ERR_MISSING_SESSION' });
+    const getToken = (userAgent: string, thrown: Error) =>
+      observeCall(
+        'tokenGet',
+        { sdk: 'nextjs-auth0-v3', request: new Request('https://app.example/', { headers: { 'user-agent': userAgent } }) },
+        async () => {
+          throw thrown;
+        },
+        { result: () => ({ outcome: 'cached' }), error: (e) => ({ outcome: 'error', error: e }) },
+      ).catch(() => undefined);
+    const probesBefore = await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor' });
+    await getToken('Datadog/Synthetics', missingSession());
+    await getToken('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', missingSession());
+    await getToken('curl/8.5.0', missingSession());
+    expect(await telemetry.count(METRICS.tokenRequests.name, { 'auth.outcome': 'error', 'auth.user_agent.class': 'monitor' })).toBe(probesBefore + 1);
+    expect(telemetry.finishedSpans(SPANS.tokenGet.name), 'routine noise is counted, not traced').toHaveLength(0);
+
+    // The same failure from a browser, and a monitor's unexpected failure, keep their spans.
+    await getToken(CHROME, missingSession());
+    await getToken('Datadog/Synthetics', Object.assign(new Error('refresh failed'), { name: 'AccessTokenError', code: 'ERR_FAILED_REFRESH_GRANT' }));
+    expect(telemetry.finishedSpans(SPANS.tokenGet.name).map((s) => [s.attributes['auth.user_agent.class'], s.attributes['auth.error.code']])).toEqual([
+      ['browser', 'ERR_MISSING_SESSION'],
+      ['monitor', 'ERR_FAILED_REFRESH_GRANT'],
+    ]);
+
+    // A monitor's refresh keeps its span even when it fails.
+    telemetry.reset();
+    await observeCall(
+      'tokenRefresh',
+      { sdk: 'custom', request: new Request('https://app.example/', { headers: { 'user-agent': 'Datadog/Synthetics' } }) },
+      async () => {
+        throw Object.assign(new Error('no refresh token'), { code: 'ERR_MISSING_REFRESH_TOKEN' });
+      },
+      { result: () => ({ outcome: 'success' }), error: (e) => ({ outcome: 'failure', error: e }) },
+    ).catch(() => undefined);
+    expect(telemetry.finishedSpans(SPANS.tokenRefresh.name)).toHaveLength(1);
+  });
+
+  it("spans: 'none' records every metric and starts no span, while nested spans keep the enclosing parent", async () => {
+    configureAuthTelemetry({ spans: 'none' });
+    telemetry.reset();
+    const failuresBefore = await telemetry.count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure' });
+    const outer = trace.getTracer('test').startSpan('GET /dashboard');
+    await context.with(trace.setSpan(context.active(), outer), () =>
+      read('found', async () => {
+        trace.getTracer('undici').startSpan('POST /oauth/token').end();
+        return {};
+      }),
+    );
+    outer.end();
+    const refresh = startOperation('tokenGet', { sdk: 'custom' });
+    refresh.child('tokenRefresh').end({ outcome: 'failure', errorCode: 'invalid_grant' });
+    refresh.end({ outcome: 'error', errorCode: 'invalid_grant' });
+    expect(await telemetry.count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure' })).toBe(failuresBefore + 1);
+    expect(telemetry.finishedSpans(SPANS.sessionRead.name)).toHaveLength(0);
+    expect(telemetry.finishedSpans(SPANS.tokenGet.name)).toHaveLength(0);
+    expect(telemetry.finishedSpans(SPANS.tokenRefresh.name)).toHaveLength(0);
+    const [nested] = telemetry.finishedSpans('POST /oauth/token');
+    expect(nested!.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+  });
+
   it('rejects an unknown span mode with a typed error that names the choices', () => {
     expect(() => configureAuthTelemetry({ spans: 'some' as never })).toThrow(AuthTelemetryConfigError);
-    expect(() => configureAuthTelemetry({ spans: 'some' as never })).toThrow(/'all' or 'notable'/);
+    expect(() => configureAuthTelemetry({ spans: 'some' as never })).toThrow(/'all', 'notable' or 'none'/);
   });
 });

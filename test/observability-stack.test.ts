@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ATTRIBUTES, METRICS, type AttributeName, type MetricName } from '../src/core/telemetry/catalog.js';
+import { ATTRIBUTES, METRICS, SPANS, type AttributeName, type MetricName } from '../src/core/telemetry/catalog.js';
 import { jsPrometheusExporterMetricName, prometheusLabel, prometheusMetricName } from '../src/core/telemetry/naming.js';
 import { SERIES_END, SERIES_START, seriesTables } from '../scripts/readme-tables.js';
 
@@ -120,6 +120,7 @@ function knownNames(): Set<string> {
     }
   }
   for (const attribute of Object.keys(ATTRIBUTES) as AttributeName[]) names.add(ATTRIBUTES[attribute].key).add(prometheusLabel(attribute));
+  for (const span of Object.values(SPANS)) names.add(span.name);
   return names;
 }
 
@@ -143,7 +144,7 @@ function strings(node: unknown): string[] {
 
 describe('examples/observability-stack Collector configurations', () => {
   it('ships one per deployment shape, each parsing to a Collector configuration', () => {
-    expect(collectorFiles).toEqual(['datadog.yaml', 'replicas.yaml', 'serverless.yaml']);
+    expect(collectorFiles).toEqual(['datadog.yaml', 'replicas.yaml', 'serverless.yaml', 'tail-sampling.yaml']);
     for (const file of collectorFiles) {
       const cfg = loadCollector(file);
       expect(Object.keys(cfg.service.pipelines), file).toEqual(expect.arrayContaining(['metrics', 'traces']));
@@ -182,6 +183,16 @@ describe('examples/observability-stack Collector configurations', () => {
     const datadog = cfg.exporters!.datadog as { api: { key: string }; metrics?: { resource_attributes_as_tags?: boolean } };
     expect(datadog.api.key).toBe('${env:DD_API_KEY}');
     expect(datadog.metrics?.resource_attributes_as_tags ?? false).toBe(false);
+  });
+
+  it("tail-sampling.yaml keeps real users' failures and every refresh by catalogued names, and samples only traces", () => {
+    const cfg = loadCollector('tail-sampling.yaml');
+    const [, metrics] = metricsPipelines(cfg)[0]!;
+    expect(metrics.processors!.map(typeOf)).not.toContain('tail_sampling');
+    expect(cfg.service.pipelines.traces!.processors![0]).toBe('tail_sampling');
+    const text = JSON.stringify(cfg.processors!.tail_sampling);
+    expect(text).toContain(`"key":"${ATTRIBUTES.userAgentClass.key}"`);
+    expect(text).toContain(`name == \\"${SPANS.tokenRefresh.name}\\"`);
   });
 
   it('catches what these checks are for (negative controls)', () => {

@@ -85,6 +85,16 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     expect(stderr.match(/diag warn: .*no service\.instance\.id/g)).toHaveLength(1);
   });
 
+  it("spans: 'none' exports metrics only: no span at all, not even Next.js' own, and nested calls keep the request's class", async () => {
+    await runChild('metrics-only');
+    expect(receiver.spans()).toHaveLength(0);
+    const points = receiver.metricPoints();
+    expect(latestCumulative(points, METRICS.middlewareRuns.name, { 'auth.outcome': 'pass', 'auth.user_agent.class': 'monitor' })).toBe(1);
+    // The refresh inside the middleware run was classified from the run's request: the context manager is installed.
+    expect(latestCumulative(points, METRICS.tokenRefreshes.name, { 'auth.outcome': 'success', 'auth.user_agent.class': 'monitor' })).toBe(1);
+    expect(histogramTotals(points, METRICS.middlewareDuration.name).count).toBe(1);
+  });
+
   it('OTEL_SDK_DISABLED=true installs nothing and the app still runs', async () => {
     await runChild('plain', { OTEL_SDK_DISABLED: 'true' });
     expect(receiver.spans()).toHaveLength(0);

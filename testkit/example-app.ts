@@ -82,11 +82,17 @@ function syncPackageCopy(dir: string): void {
 }
 
 /**
- * Installs the example's dependencies when needed, refreshes its copy of this package and runs
- * `next build` when the example or the package changed since the last build. Builds take a
- * machine-wide lock: two concurrent Next builds on a small machine slow both to a crawl.
+ * Installs the example's dependencies when needed, refreshes its copy of this package and builds
+ * it when the example or the package changed since the last build.
  */
 export async function prepareExample(name: string, options: PrepareOptions = {}): Promise<string> {
+  const dir = await installExample(name, options);
+  await buildNextApp(dir, `examples/${name}`, options);
+  return dir;
+}
+
+/** Installs the example's dependencies when needed and refreshes its copy of this package. */
+export async function installExample(name: string, options: PrepareOptions = {}): Promise<string> {
   const log = options.log ?? (() => {});
   const dir = exampleDir(name);
   const lock = join(dir, 'package-lock.json');
@@ -96,21 +102,29 @@ export async function prepareExample(name: string, options: PrepareOptions = {})
     await installDependencies(dir, name);
   }
   syncPackageCopy(dir);
+  return dir;
+}
 
+/**
+ * Runs `next build` in `dir` unless the app and this package's `dist/` are unchanged since its
+ * last build. Builds take a machine-wide lock: two concurrent Next builds on a small machine slow
+ * both to a crawl.
+ */
+export async function buildNextApp(dir: string, label: string, options: PrepareOptions = {}): Promise<void> {
+  const log = options.log ?? (() => {});
   const hash = createHash('sha256');
   hashTree(hash, dir, dir, SKIPPED);
   hashTree(hash, join(REPOSITORY_ROOT, 'dist'), REPOSITORY_ROOT, SKIPPED);
   const stamp = hash.digest('hex');
   const stampPath = join(dir, '.next', STAMP_FILE);
   if (existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) {
-    log(`examples/${name} is already built`);
-    return dir;
+    log(`${label} is already built`);
+    return;
   }
-  log(`building examples/${name} (next build)…`);
+  log(`building ${label} (next build)…`);
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
-  await run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in examples/${name}`, env);
+  await run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in ${label}`, env);
   writeFileSync(stampPath, stamp);
-  return dir;
 }
 
 /** A dropped registry connection (ECONNRESET, ETIMEDOUT) fails `npm ci` for nothing: try again, a few times. */
@@ -144,11 +158,15 @@ export interface StartExampleOptions {
   /** Path polled until the app answers; every example serves `/api/health`. */
   readyPath?: string;
   readyTimeoutMs?: number;
+  /** Node.js flags for the server process, e.g. `--cpu-prof` (which NODE_OPTIONS does not accept). */
+  nodeArgs?: string[];
 }
 
 export interface ExampleApp {
   readonly url: string;
   readonly port: number;
+  /** The `next start` process, leader of its own process group (its workers are in that group). */
+  readonly pid: number;
   /** Everything the server printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -175,12 +193,20 @@ function installExitHook(): void {
   });
 }
 
-export async function startExample(name: string, options: StartExampleOptions = {}): Promise<ExampleApp> {
-  const dir = exampleDir(name);
+export function startExample(name: string, options: StartExampleOptions = {}): Promise<ExampleApp> {
+  return startNextApp(exampleDir(name), `examples/${name}`, options);
+}
+
+/** `next start` for a built app in `dir`, resolved once it answers `readyPath`. */
+export async function startNextApp(dir: string, label: string, options: StartExampleOptions = {}): Promise<ExampleApp> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   installExitHook();
-  const child = spawn(join(dir, 'node_modules', '.bin', 'next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+  const next = ['start', '-p', String(port), '-H', '127.0.0.1'];
+  const [command, args] = options.nodeArgs
+    ? [process.execPath, [...options.nodeArgs, join(dir, 'node_modules', 'next', 'dist', 'bin', 'next'), ...next]]
+    : [join(dir, 'node_modules', '.bin', 'next'), next];
+  const child = spawn(command, args, {
     cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -209,7 +235,7 @@ export async function startExample(name: string, options: StartExampleOptions = 
   for (;;) {
     if (child.exitCode !== null) {
       running.delete(child);
-      throw new ExampleAppError(`examples/${name} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${label} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
     }
     try {
       const response = await fetch(readyUrl, { signal: AbortSignal.timeout(5000) });
@@ -220,9 +246,9 @@ export async function startExample(name: string, options: StartExampleOptions = 
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new ExampleAppError(`examples/${name} did not answer ${readyUrl} in time:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${label} did not answer ${readyUrl} in time:\n${output.slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, output: () => output, stop };
+  return { url, port, pid: child.pid!, output: () => output, stop };
 }

@@ -56,17 +56,10 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
 
   let ownsTracerProvider = false;
   if (!hasGlobalTracerProvider()) {
-    const exporter = countDroppedSpans(options.traceExporter ?? parts.spanExporter(exportLimitsOf(options, 'traces')));
-    // `selfObsMeterProvider` is passed through to the SDK's processor, which reports its queue-full drops there.
-    const batching = new BatchSpanProcessor(exporter, { selfObsMeterProvider: spanQueueDrops() } as BufferConfig);
-    const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [batching, ...(options.spanProcessors ?? [])] });
-    ownsTracerProvider = trace.setGlobalTracerProvider(tracerProvider);
-    if (ownsTracerProvider) {
-      own(tracerProvider);
-      const manager = parts.contextManager();
-      if (manager) context.setGlobalContextManager(manager);
-      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    }
+    // Metrics only: without a tracer provider Next.js records no spans of its own either. The
+    // context manager is still needed: it carries each request's class to the SDK calls it makes.
+    if (options.spans === 'none') installContextManager(parts);
+    else ownsTracerProvider = installTracerProvider(options, parts, resource);
   }
 
   const extraReaders = options.metricReaders ?? [];
@@ -84,4 +77,21 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
   // through the same diag line as every other swallowed failure, unless already counted as drops.
   setGlobalErrorHandler(reportExportError);
   return { runtime: parts.runtime, ownsTracerProvider, ownsMeterProvider };
+}
+
+function installTracerProvider(options: RegisterAuthTelemetryOptions, parts: RuntimeParts, resource: Resource): boolean {
+  const exporter = countDroppedSpans(options.traceExporter ?? parts.spanExporter(exportLimitsOf(options, 'traces')));
+  // `selfObsMeterProvider` is passed through to the SDK's processor, which reports its queue-full drops there.
+  const batching = new BatchSpanProcessor(exporter, { selfObsMeterProvider: spanQueueDrops() } as BufferConfig);
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [batching, ...(options.spanProcessors ?? [])] });
+  if (!trace.setGlobalTracerProvider(tracerProvider)) return false;
+  own(tracerProvider);
+  installContextManager(parts);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  return true;
+}
+
+function installContextManager(parts: RuntimeParts): void {
+  const manager = parts.contextManager();
+  if (manager) context.setGlobalContextManager(manager);
 }

@@ -9,7 +9,7 @@ export type SpanHookInfo = Readonly<{
   userAgentClass: string;
 }>;
 
-export const SPAN_MODES = ['all', 'notable'] as const;
+export const SPAN_MODES = ['all', 'notable', 'none'] as const;
 export type SpanMode = (typeof SPAN_MODES)[number];
 
 export interface AuthTelemetryOptions extends ClassifierOptions {
@@ -23,8 +23,11 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
   /**
    * Which operations get a span. `all` (default): every one. `notable`: token refreshes, auth
    * route handlers, and operations that fail or find an invalid cookie, plus any operation a
-   * nested span needs as its parent; successful session reads, cached tokens, touches and passing
-   * middleware runs are then counted in metrics only. Metrics are the same either way.
+   * nested span needs as its parent; successful session reads, cached tokens, touches, passing
+   * middleware runs and the routine "no session" failures of monitors, bots, command-line clients
+   * and prefetches are then counted in metrics only. `none`: metrics only; `registerAuthTelemetry`
+   * then installs no tracer provider either, so Next.js emits no spans. Metrics are the same in
+   * every mode.
    */
   spans?: SpanMode;
   /** Called before each span ends; may add attributes. Exceptions are swallowed and counted. */
@@ -57,7 +60,7 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
     );
   }
   if (options.spans !== undefined && !SPAN_MODES.includes(options.spans)) {
-    throw new AuthTelemetryConfigError(`nextjs-auth-otel: spans must be 'all' or 'notable', got ${JSON.stringify(options.spans)}.`);
+    throw new AuthTelemetryConfigError(`nextjs-auth-otel: spans must be 'all', 'notable' or 'none', got ${JSON.stringify(options.spans)}.`);
   }
   if (spanHook !== undefined && typeof spanHook !== 'function') {
     throw new AuthTelemetryConfigError('nextjs-auth-otel: spanHook must be a function (span, info) => void.');

@@ -1,5 +1,5 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, SPANS, type SpanName } from '../telemetry/catalog.js';
+import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, NON_USER_CLASSES, ROUTINE_ERROR_CODES, SPANS, type SpanName } from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
 import { syntheticTypeOf } from '../classification/classifier.js';
 import { bounded } from '../telemetry/bounded.js';
@@ -20,6 +20,8 @@ import { VERSION } from '../telemetry/version.js';
 const ERROR_OUTCOMES = new Set(['error', 'failure', 'invalid']);
 /** Kinds that always get a span with `spans: 'notable'`: rare, and each one matters. */
 const NOTABLE_KINDS = new Set<SpanName>(['tokenRefresh', 'handler']);
+const ROUTINE_CODES = new Set<string>(ROUTINE_ERROR_CODES);
+const NON_USERS = new Set<string>(NON_USER_CLASSES);
 
 let tracer: Tracer | undefined;
 function getTracer(): Tracer {
@@ -65,7 +67,8 @@ export class Operation implements Ambient {
    */
   get span(): Span {
     if (this.startedSpan !== undefined) return this.startedSpan;
-    if (this.spanSettled) return trace.getSpan(this.parentContext) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    // With `spans: 'none'` nothing is started: nested spans keep the enclosing span as parent.
+    if (this.spanSettled || engine().spans === 'none') return trace.getSpan(this.parentContext) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     try {
       // A number below the time origin is read as a `performance.now()` reading, like the end time.
       this.startedSpan = getTracer().startSpan(SPANS[this.kind].name, { kind: SpanKind.INTERNAL, startTime: this.startedAt }, this.parentContext);
@@ -197,9 +200,24 @@ export class Operation implements Ambient {
     }
   }
 
-  /** Whether this operation ends with a span: always with `spans: 'all'`, else when it is worth one. */
-  private wantsSpan(result: OperationResult): boolean {
-    return this.startedSpan !== undefined || engine().spans === 'all' || NOTABLE_KINDS.has(this.kind) || ERROR_OUTCOMES.has(result.outcome);
+  /**
+   * Whether this operation ends with a span: always with `spans: 'all'`, never with `'none'`, and
+   * with `'notable'` when it is worth one: every refresh, and handlers and failures except a
+   * non-user's routine "no session" failures (a monitor's probe is counted, not traced).
+   */
+  private wantsSpan(result: OperationResult, errorCode?: string): boolean {
+    if (this.startedSpan !== undefined) return true;
+    const mode = engine().spans;
+    if (mode !== 'notable') return mode === 'all';
+    if (this.kind === 'tokenRefresh') return true;
+    if (!NOTABLE_KINDS.has(this.kind) && !ERROR_OUTCOMES.has(result.outcome)) return false;
+    return !this.isRoutineNoise(result, errorCode);
+  }
+
+  private isRoutineNoise(result: OperationResult, errorCode: string | undefined): boolean {
+    if (!NON_USERS.has(this.scope.classification.class)) return false;
+    const code = errorCode ?? result.errorCode ?? (result.error !== undefined ? normalizeError(result.error).code : undefined);
+    return code !== undefined && ROUTINE_CODES.has(code);
   }
 
   private settleRotation(result: OperationResult, fingerprint: string): void {
@@ -225,6 +243,7 @@ export class Operation implements Ambient {
         facts.errorCode = bounded('errorCode', errorCode);
       }
       engine().recorder.add('refreshUnpersisted', facts);
+      if (engine().spans === 'none') return;
       this.span.addEvent(METRICS.refreshUnpersisted.name, { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
     } catch (error) {
       reportInstrumentationError('record', error);
@@ -239,7 +258,7 @@ export class Operation implements Ambient {
     const current = engine();
     const metricAttributes = recordMetrics(current.recorder, this.kind, spec, facts, result, (endedAt - this.startedAt) / 1000);
 
-    if (!this.wantsSpan(result)) return;
+    if (!this.wantsSpan(result, facts.errorCode)) return;
     const span = this.span;
     if (!span.isRecording()) return;
     annotateSpan(span, result, facts, metricAttributes, this.scope.classification.rule, normalized, current.hasher);

@@ -116,6 +116,15 @@ export const ERROR_CODES = [
   'ERR_JWT_CLAIM_VALIDATION_FAILED',
 ] as const;
 
+/**
+ * Failures an SDK reports by design when a request simply has no session or no refresh token.
+ * From a monitor, crawler, command-line client or prefetch they are routine noise, not incidents.
+ */
+export const ROUTINE_ERROR_CODES = ['ERR_MISSING_SESSION', 'ERR_MISSING_REFRESH_TOKEN', 'missing_session', 'missing_refresh_token'] as const;
+
+/** Classes whose routine failures are counted in metrics but get no span with `spans: 'notable'`. */
+export const NON_USER_CLASSES = ['bot', 'monitor', 'prefetch', 'cli'] as const satisfies readonly UserAgentClass[];
+
 /** Error classes that only auth SDKs (and the JOSE cookie layer under them) throw. */
 export const AUTH_ERROR_TYPES = [
   'AccessTokenError',
