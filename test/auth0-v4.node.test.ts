@@ -264,6 +264,8 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     ]);
     const reads = spans(SPANS.sessionRead.name).map((s) => s.attributes['auth.outcome']);
     expect(reads).toEqual(['found', 'missing']);
+    // The session the SDK decrypted to roll it gives the age, without a second decryption.
+    expect(spans(SPANS.sessionRead.name)[0]!.attributes['auth.session.age']).toEqual(expect.any(Number));
   });
 
   it('wrapped methods return and throw exactly what the SDK does, and keep every Set-Cookie', async () => {

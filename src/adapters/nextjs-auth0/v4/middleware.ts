@@ -80,7 +80,10 @@ function runRollingTouch(ctx: V4Context, request: unknown, call: () => unknown):
       result: (response: unknown, operation) => {
         expectSessionCookies(request, response, ctx.isSessionCookie);
         const touched = sessionWrites(ctx, response) > 0;
-        operation.child('sessionRead').end(touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false }));
+        const cookies = (request as { cookies?: object } | undefined)?.cookies;
+        const session = cookies !== undefined ? ctx.sessionsRead.get(cookies) : undefined;
+        const facts = session && touched ? readFacts(session, { present: true, value: undefined }) : undefined;
+        operation.child('sessionRead').end(facts ?? (touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false })));
         return { outcome: touched ? 'touched' : 'missing' };
       },
       error: (thrown) => ({ outcome: 'error', error: thrown }),
