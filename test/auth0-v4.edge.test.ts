@@ -177,7 +177,7 @@ describe('nextjs-auth0 v4 (edge): Auth0Client in the Edge runtime', () => {
     const [handler] = spans(SPANS.handler.name);
     expect(handler!.attributes).toMatchObject({
       'auth.handler.kind': 'access-token',
-      'auth.outcome': 'error',
+      'auth.outcome': 'unauthorized',
       'auth.error.code': 'missing_session',
       'auth.user_agent.class': 'monitor',
       'auth.runtime': 'edge',

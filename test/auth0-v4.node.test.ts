@@ -176,6 +176,14 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(refresh!.parentSpanContext?.spanId).toBe(handler!.spanContext().spanId);
   });
 
+  it('the access-token route without a session answers 401 missing_session by design: unauthorized, not an error', async () => {
+    telemetry.reset();
+    const response = await auth0.middleware(app.request('/auth/access-token'));
+    expect(response.status).toBe(401);
+    const [handler] = spans(SPANS.handler.name);
+    expect(handler!.attributes).toMatchObject({ 'auth.handler.kind': 'access-token', 'auth.outcome': 'unauthorized', 'auth.error.code': 'missing_session' });
+  });
+
   it('a refresh through the access-token route carries the new token lifetime from the IdP answer', async () => {
     const { cookie } = await app.login('alice', { ttl: 1 });
     app.idp.setAccessTokenTtl(3600);
@@ -244,7 +252,8 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
       ['login', 'redirect', 307],
       ['callback', 'error', 500],
       ['profile', 'success', 200],
-      ['profile', 'error', 401],
+      // The client hook's "am I logged in?" without a session: the designed answer, not an error.
+      ['profile', 'unauthorized', 401],
       ['logout', 'redirect', logout.status],
     ]);
     expect(spans(SPANS.handler.name)[1]!.attributes['error.type']).toBe('500');
@@ -255,6 +264,8 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     ]);
     const reads = spans(SPANS.sessionRead.name).map((s) => s.attributes['auth.outcome']);
     expect(reads).toEqual(['found', 'missing']);
+    // The session the SDK decrypted to roll it gives the age, without a second decryption.
+    expect(spans(SPANS.sessionRead.name)[0]!.attributes['auth.session.age']).toEqual(expect.any(Number));
   });
 
   it('wrapped methods return and throw exactly what the SDK does, and keep every Set-Cookie', async () => {

@@ -180,7 +180,8 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
 
     const missing = (cls: string) => ({
       'auth.handler.kind': 'access-token',
-      'auth.outcome': 'error',
+      // The route's designed answer without a session, not a failure.
+      'auth.outcome': 'unauthorized',
       'auth.error.code': 'missing_session',
       'auth.user_agent.class': cls,
       'auth.runtime': 'nodejs',

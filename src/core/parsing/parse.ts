@@ -87,7 +87,7 @@ export function statusOf(response: unknown): number | undefined {
  * (`success`, any 4xx an `error`) or a middleware (`pass`, 401/403 `unauthorized`, other 4xx `pass`).
  */
 export type StatusOutcomes = Readonly<{ ok: string; unauthorized: string; clientError: string }>;
-export const HANDLER_STATUS: StatusOutcomes = { ok: 'success', unauthorized: 'error', clientError: 'error' };
+export const HANDLER_STATUS: StatusOutcomes = { ok: 'success', unauthorized: 'unauthorized', clientError: 'error' };
 export const MIDDLEWARE_STATUS: StatusOutcomes = { ok: 'pass', unauthorized: 'unauthorized', clientError: 'pass' };
 
 export function statusResult(status: number | undefined, outcomes: StatusOutcomes): OperationResult {

@@ -19,7 +19,8 @@ export const SESSION_READ_OUTCOMES = ['found', 'missing', 'invalid', 'error'] as
 export const TOKEN_REQUEST_OUTCOMES = ['cached', 'refreshed', 'error'] as const;
 export const REFRESH_OUTCOMES = ['success', 'failure'] as const;
 export const MIDDLEWARE_OUTCOMES = ['pass', 'redirect', 'unauthorized', 'error'] as const;
-export const HANDLER_OUTCOMES = ['success', 'redirect', 'error'] as const;
+/** `unauthorized`: the SDK's designed answer to a request without a session (an anonymous profile check), not a failure. */
+export const HANDLER_OUTCOMES = ['success', 'redirect', 'unauthorized', 'error'] as const;
 export const TOUCH_OUTCOMES = ['touched', 'missing', 'error'] as const;
 export const UNPERSISTED_REASONS = ['no_response', 'cookie_dropped', 'token_reused', 'read_only_context'] as const;
 

@@ -12,7 +12,7 @@ export const SDK = 'nextjs-auth0-v4';
 export type V4Session = { user?: { sub?: unknown }; internal?: { createdAt?: unknown } };
 export type V4Client = Record<string | symbol, unknown> & {
   routes?: Record<string, unknown>;
-  sessionStore?: { sessionCookieName?: unknown; isRolling?: unknown; beforeSessionRolled?: unknown };
+  sessionStore?: { sessionCookieName?: unknown; isRolling?: unknown; beforeSessionRolled?: unknown; get?: unknown };
   provider?: { isResolverMode?: unknown; getAuthClientForStaticMode?: () => unknown; forRequest?: AnyFunction };
 };
 
@@ -20,6 +20,8 @@ export type V4Context = Readonly<{
   client: V4Client;
   cookieName: string;
   isSessionCookie: (name: string) => boolean;
+  /** The session the SDK itself decrypted for a request's cookies (e.g. to roll it in `middleware`), by cookies object. */
+  sessionsRead: WeakMap<object, V4Session | null>;
 }>;
 
 export function createContext(client: V4Client, sessionCookieName: string | undefined): V4Context {
@@ -27,7 +29,30 @@ export function createContext(client: V4Client, sessionCookieName: string | unde
   const cookieName = sessionCookieName ?? (typeof configured === 'string' ? configured : '__session');
   const isSessionCookie = (name: string): boolean =>
     name === cookieName || (name.startsWith(cookieName + '__') && /^\d+$/.test(name.slice(cookieName.length + 2)));
-  return { client, cookieName, isSessionCookie };
+  return { client, cookieName, isSessionCookie, sessionsRead: observeSessionReads(client) };
+}
+
+/**
+ * Notes each session the client's store decrypts, keyed by the request cookies it was read from,
+ * so a middleware run that rolls the session knows its age without decrypting it a second time.
+ * The store's own promise is returned untouched.
+ */
+function observeSessionReads(client: V4Client): WeakMap<object, V4Session | null> {
+  const reads = new WeakMap<object, V4Session | null>();
+  const store = client.sessionStore;
+  if (typeof store?.get !== 'function') return reads;
+  const original = (store.get as AnyFunction).bind(store);
+  store.get = function (cookies: unknown, ...rest: unknown[]) {
+    const result = original(cookies, ...rest);
+    if (typeof cookies === 'object' && cookies !== null && result instanceof Promise) {
+      result.then(
+        (session: V4Session | null | undefined) => reads.set(cookies, session ?? null),
+        () => reads.delete(cookies),
+      );
+    }
+    return result;
+  };
+  return reads;
 }
 
 /** The session cookie of the call's request, or of the App Router request when the call form has none. */

@@ -43,10 +43,12 @@ function runHandler(ctx: V4Context, kind: string, request: unknown, call: () => 
           host?.settleRefresh(!failed);
           return handlerResult(kind, status);
         }
-        // The access-token route answers failures as JSON with the SDK's error code.
+        // The access-token route answers every failure with 401 and the SDK's error code as JSON:
+        // only "no session" is the designed anonymous answer, a failed refresh is an error.
         return errorCodeOfJson(response).then((code) => {
           host?.settleRefresh(false);
-          return { ...handlerResult(kind, status), errorCode: code };
+          const outcome = status < 500 && code === 'missing_session' ? 'unauthorized' : 'error';
+          return { ...handlerResult(kind, status), outcome, errorCode: code };
         });
       },
       error: (thrown) => {
@@ -78,7 +80,10 @@ function runRollingTouch(ctx: V4Context, request: unknown, call: () => unknown):
       result: (response: unknown, operation) => {
         expectSessionCookies(request, response, ctx.isSessionCookie);
         const touched = sessionWrites(ctx, response) > 0;
-        operation.child('sessionRead').end(touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false }));
+        const cookies = (request as { cookies?: object } | undefined)?.cookies;
+        const session = cookies !== undefined ? ctx.sessionsRead.get(cookies) : undefined;
+        const facts = session && touched ? readFacts(session, { present: true, value: undefined }) : undefined;
+        operation.child('sessionRead').end(facts ?? (touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false })));
         return { outcome: touched ? 'touched' : 'missing' };
       },
       error: (thrown) => ({ outcome: 'error', error: thrown }),
