@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RACE_WINDOW_SECONDS } from '../src/core/refresh/refresh-ledger.js';
 import { BrowserClient, parseForms, startIdp, type Idp } from '../testkit/index.js';
 import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { traceTokenRefresh } from '../src/index.js';
@@ -117,7 +118,8 @@ describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () =>
     const [span] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
     expect(span?.attributes['auth.token.expires_in']).toBeGreaterThan(3000);
 
-    // The old refresh token again, as after a lost cookie write.
+    // The old refresh token again, as after a lost cookie write, once past the race window.
+    await new Promise((resolve) => setTimeout(resolve, DEFAULT_RACE_WINDOW_SECONDS * 1000 + 100));
     const failed = await refreshAccessToken({ accessToken: 'old', accessTokenExpiry: 0, refreshToken });
     expect(failed.error).toBe('RefreshAccessTokenError');
     expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' })).toBe(before.failure + 1);
