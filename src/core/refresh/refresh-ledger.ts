@@ -97,6 +97,8 @@ export class RefreshLedger {
   /** Each exchange's writes still under way. */
   private readonly pending = new WeakMap<Exchange, Promise<void>[]>();
   private pendingWrites = 0;
+  /** Classifications waiting for the store. */
+  private readonly classifying = new Set<Promise<unknown>>();
 
   constructor(
     readonly store: LedgerStore,
@@ -154,10 +156,13 @@ export class RefreshLedger {
         return classify({});
       },
     );
-    return answered.finally(() => {
+    const settled = answered.finally(() => {
+      this.classifying.delete(settled);
       this.write(this.key('started', exchange.fingerprint), serializeRecord(exchange), STARTED_MARKER_TTL_SECONDS, exchange);
       this.untrackWhenWritten(exchange);
     });
+    this.classifying.add(settled);
+    return settled;
   }
 
   /**
@@ -247,8 +252,9 @@ export class RefreshLedger {
     else this.local.set(exchange.fingerprint, remaining);
   }
 
-  /** Settles once every write started so far has settled: for tests and a clean shutdown. */
+  /** Settles once every classification and write started so far has settled: for tests and a clean shutdown. */
   async flush(): Promise<void> {
+    await Promise.all(this.classifying);
     while (this.pendingWrites > 0) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
