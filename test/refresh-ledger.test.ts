@@ -13,6 +13,7 @@ import { RefreshTokenFingerprinter } from '../src/core/refresh/refresh-ledger.js
 import { InMemoryLedgerStore } from '../src/core/refresh/memory-ledger-store.js';
 import type { KeyValueLedgerStore } from '../src/core/refresh/ledger-store.js';
 import { classifyReuse } from '../src/core/refresh/reuse.js';
+import { createStorage } from 'unstorage';
 import { traceTokenRefresh } from '../src/core/refresh/trace-token-refresh.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
 
@@ -262,6 +263,37 @@ describe('a shared store', () => {
     expect(await ledger.claim('session-456', 60)).toBe(true);
     expect([...store.data.keys()].every((key) => /^nextjs-auth-otel:rt:claimed:[0-9a-f]{32}$/.test(key))).toBe(true);
     expect([...store.data.keys()].join()).not.toContain('session');
+  });
+
+  it('claim through each kind of store: setIfAbsent when the store has it, a read then a write with unstorage', async () => {
+    const atomic: string[] = [];
+    const withSetIfAbsent: KeyValueLedgerStore = {
+      get: () => {
+        throw new Error('claim must not read when setIfAbsent exists');
+      },
+      set: () => undefined,
+      setIfAbsent: (key) => {
+        if (atomic.includes(key)) return false;
+        atomic.push(key);
+        return true;
+      },
+    };
+    configureAuthTelemetry({ refreshTokenLedger: { store: withSetIfAbsent, salt: SALT } });
+    expect([await engine().refreshLedger.claim('k', 60), await engine().refreshLedger.claim('k', 60)]).toEqual([true, false]);
+
+    // unstorage's own Storage (its in-memory driver): getItem / setItem with { ttl }.
+    const storage = createStorage();
+    configureAuthTelemetry({ refreshTokenLedger: { store: storage, salt: SALT, raceWindowSeconds: NO_RACE_WINDOW } });
+    expect([await engine().refreshLedger.claim('k', 60), await engine().refreshLedger.claim('k', 60)]).toEqual([true, false]);
+    const before = await reused();
+    await refresh('rt-through-unstorage');
+    await engine().refreshLedger.flush();
+    configureAuthTelemetry({ refreshTokenLedger: { store: storage, salt: SALT, raceWindowSeconds: NO_RACE_WINDOW } });
+    await sleep(5);
+    await refresh('rt-through-unstorage', true);
+    await engine().refreshLedger.flush();
+    expect(await reused()).toBe(before + 1);
+    expect((await storage.getKeys()).every((key) => /^nextjs-auth-otel:rt:(started|exchanged|claimed):[0-9a-f]{32}$/.test(key))).toBe(true);
   });
 
   it('never exports a refresh or access token: spans, events and metric attributes carry no token text', async () => {

@@ -135,7 +135,8 @@ export const PANELS = {
     description:
       'Telemetry failures the plugin swallowed so that the app never saw them, per second by stage; normally empty. export: the ' +
       'exporter cannot deliver (Collector down, wrong endpoint or credentials) and the other panels miss data. hook: your ' +
-      'spanHook throws. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
+      'spanHook throws. ledger: the shared refresh-ledger store (Redis, a KV) is slow or unreachable; races and lost rotations ' +
+      'across instances go undetected meanwhile. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
       'with the SDK versions. A total export outage hides this counter too, as a gap in every panel.',
   },
 } as const satisfies Record<string, PanelMeta>;

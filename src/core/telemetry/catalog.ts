@@ -541,7 +541,7 @@ export const METRICS = {
     name: 'auth.instrumentation.errors',
     unit: '{error}',
     kind: 'counter',
-    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors).',
+    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors, an unreachable ledger store).',
     // The runtime keeps a server's Node.js and Edge writers apart even when they share an instance id.
     attributes: ['stage', 'runtime'],
   },
