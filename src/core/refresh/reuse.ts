@@ -11,7 +11,7 @@ export type ExchangeRecord = {
   id?: string;
   startedAt: number;
   endedAt?: number;
-  /** Its new tokens are known not to have reached the cookie (a read-only Server Component, a dropped Set-Cookie). */
+  /** Its new tokens are known not to have reached the cookie (refreshed in a read-only Server Component). */
   unpersisted?: boolean;
 };
 
