@@ -11,6 +11,7 @@ export type { RequestErrorContext, RequestErrorRequest } from './core/next/reque
 export { traceTokenRefresh } from './core/refresh/trace-token-refresh.js';
 export type { TraceTokenRefreshOptions } from './core/refresh/trace-token-refresh.js';
 export { AuthTelemetryConfigError } from './core/engine/config.js';
-export type { AuthTelemetryOptions, SpanHookInfo } from './core/engine/config.js';
+export type { AuthTelemetryOptions, RefreshTokenLedgerOptions, SpanHookInfo } from './core/engine/config.js';
+export type { KeyValueLedgerStore, RefreshLedgerStore, UnstorageLike } from './core/refresh/ledger-store.js';
 export * as catalog from './core/telemetry/catalog.js';
 export { prometheusMetricName, prometheusLabel, datadogMetricName, datadogTag, jsPrometheusExporterMetricName } from './core/telemetry/naming.js';

@@ -10,6 +10,7 @@ import { AccessTokenError } from '@auth0/nextjs-auth0-v4/errors';
 import type { Auth0Client } from '@auth0/nextjs-auth0-v4/server';
 import { instrumentAuth0 } from '../src/auth0.js';
 import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
+import { DEFAULT_RACE_WINDOW_SECONDS } from '../src/core/refresh/refresh-ledger.js';
 import { withAuthTelemetry } from '../src/core/next/middleware.js';
 import { onRequestError } from '../src/core/next/request-error.js';
 import { v4InvalidCookieReason } from '../src/adapters/nextjs-auth0/v4/index.js';
@@ -120,6 +121,8 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     const { cookie } = await app.login('bob', { ttl: 1 });
     await sleep(1200);
     await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()); // rotates the refresh token
+    // Past the race window: the user comes back later, so the reuse is a lost rotation, not two refreshes at once.
+    await sleep(DEFAULT_RACE_WINDOW_SECONDS * 1000 + 100);
     telemetry.reset();
     const before = await count(METRICS.refreshUnpersisted.name, { 'auth.refresh.unpersisted_reason': 'token_reused' });
     // The browser never received the rotated cookie and sends the old one again.

@@ -7,7 +7,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrowserClient, parseForms, startIdp, type Idp } from '../testkit/index.js';
+import { DEFAULT_RACE_WINDOW_SECONDS } from '../src/core/refresh/refresh-ledger.js';
+import { startIdp, type Idp } from '../testkit/index.js';
+import { loginForRefreshToken } from './support/idp-refresh-token.js';
 import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { traceTokenRefresh } from '../src/index.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
@@ -32,37 +34,11 @@ async function idpToken(body: Record<string, string>): Promise<{ status: number;
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-/** A real authorization-code login for a refresh token (offline_access). */
-async function loginForRefreshToken(): Promise<string> {
-  await idp.endSessions();
-  const client = new BrowserClient();
-  const redirectUri = `${backendUrl}/cb`;
-  const authorize = new URL(`${idp.url}/auth`);
-  authorize.search = new URLSearchParams({
-    client_id: idp.clientId,
-    response_type: 'code',
-    redirect_uri: redirectUri,
-    scope: 'openid offline_access',
-    state: 's',
-  }).toString();
-  const page = await client.get(authorize);
-  const form = parseForms(page.body).find((f) => f.inputNames.includes('username'))!;
-  const done = await client.submit(form, page.url, { username: 'alice', password: 'alice-password' });
-  const code = new URL(done.url).searchParams.get('code');
-  if (!code) throw new Error(`no code: ${done.url}`);
-  const { json } = await idpToken({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
-  return json.refresh_token as string;
-}
-
 beforeAll(async () => {
   telemetry.install();
   idp = await startIdp({ accessTokenTtl: 3600 });
   // The rotation's backend: POST auth/refreshToken { token } → { accessToken, accessTokenExpiry, refreshToken }.
   backend = createServer(async (req, res) => {
-    if (req.url?.startsWith('/cb')) {
-      res.end('ok');
-      return;
-    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const { token } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token: string };
@@ -81,7 +57,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
-  await idp.registerRedirectUris([`${backendUrl}/cb`]);
   process.env.YOUR_API_URL = `${backendUrl}/`;
   ({ refreshAccessToken } = await import('../docs/snippets/trace-token-refresh.js'));
 });
@@ -102,7 +77,7 @@ const lost = () =>
 
 describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () => {
   it('records a rotation, then the reuse of the rotated token as a lost rotation with RefreshAccessTokenError', async () => {
-    const refreshToken = await loginForRefreshToken();
+    const refreshToken = await loginForRefreshToken(idp);
     const before = {
       success: await refreshes({ 'auth.outcome': 'success' }),
       failure: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' }),
@@ -117,7 +92,8 @@ describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () =>
     const [span] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
     expect(span?.attributes['auth.token.expires_in']).toBeGreaterThan(3000);
 
-    // The old refresh token again, as after a lost cookie write.
+    // The old refresh token again, as after a lost cookie write, once past the race window.
+    await new Promise((resolve) => setTimeout(resolve, DEFAULT_RACE_WINDOW_SECONDS * 1000 + 100));
     const failed = await refreshAccessToken({ accessToken: 'old', accessTokenExpiry: 0, refreshToken });
     expect(failed.error).toBe('RefreshAccessTokenError');
     expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshAccessTokenError' })).toBe(before.failure + 1);

@@ -12,6 +12,7 @@ import { CHROME_USER_AGENT, startIdp, type Idp } from '../testkit/index.js';
 import { instrumentNextAuth } from '../src/next-auth.js';
 import { METRICS, SPANS } from '../src/core/telemetry/catalog.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
+import { DEFAULT_RACE_WINDOW_SECONDS } from '../src/core/refresh/refresh-ledger.js';
 import { GOOGLEBOT, inNextRequest, readSession, sessionCookieOf, signIn, sleep, startNextAuthApp, type NextAuthApp } from './support/next-auth-harness.js';
 
 const telemetry = new TestTelemetry();
@@ -182,7 +183,8 @@ describe.each([
     expect(await unpersisted({ 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': reuseCode, 'auth.user_agent.class': 'browser' })).toBe(
       before.lost,
     );
-    // Second render with the same old cookie: the IdP sees the rotated refresh token again.
+    // Second render with the same old cookie, past the race window: the IdP sees the rotated refresh token again.
+    await sleep(DEFAULT_RACE_WINDOW_SECONDS * 1000 + 100);
     const second = await serverComponentSession(app(), options(), cookie);
     expect(second?.error).toBe('RefreshAccessTokenError');
     expect(idp.tokenRequests().filter((r) => r.error === 'invalid_grant').length).toBe(idpFailuresBefore + 1);

@@ -160,6 +160,18 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'unpersisted' }],
       'bars',
     ),
+    refreshRaces: timeseriesWidget(
+      'refreshRaces',
+      [{ name: 'races', query: countQuery('refreshReuses', [tag('reuseKind', V.race)], [code, cls]) }],
+      [{ formula: 'races' }],
+      'bars',
+    ),
+    lostRotations: timeseriesWidget(
+      'lostRotations',
+      [{ name: 'lost', query: countQuery('refreshReuses', [tag('reuseKind', V.lostRotation)], [code, cls]) }],
+      [{ formula: 'lost' }],
+      'bars',
+    ),
     middlewareRuns: timeseriesWidget(
       'middlewareRuns',
       [{ name: 'runs', query: countQuery('middlewareRuns', [], [outcome, cls]) }],

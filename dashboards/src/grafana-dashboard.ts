@@ -60,6 +60,8 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
   const M = P.counter('middlewareRuns');
   const S = P.counter('sessionReads');
   const U = P.counter('refreshUnpersisted');
+  const reuses = P.counter('refreshReuses');
+  const reuseL = label('reuseKind');
   const H = P.counter('handlerRequests');
   const kindL = label('handlerKind');
   const failure = eq(outcomeL, V.refreshFailure);
@@ -138,6 +140,18 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 'reqps',
       width: 24,
       queries: [ts('A', sumBy([label('unpersistedReason'), classL], rate(U, [])), `{{${label('unpersistedReason')}}} ({{${classL}}})`)],
+    },
+    refreshRaces: {
+      type: 'timeseries',
+      unit: 'reqps',
+      width: 12,
+      queries: [ts('A', sumBy([codeL, classL], rate(reuses, [eq(reuseL, V.race)])), `{{${codeL}}} ({{${classL}}})`)],
+    },
+    lostRotations: {
+      type: 'timeseries',
+      unit: 'reqps',
+      width: 12,
+      queries: [ts('A', sumBy([codeL, classL], rate(reuses, [eq(reuseL, V.lostRotation)])), `{{${codeL}}} ({{${classL}}})`)],
     },
     middlewareRuns: {
       type: 'timeseries',

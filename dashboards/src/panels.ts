@@ -56,6 +56,21 @@ export const PANELS = {
       'Refreshes whose new tokens were never written to the session cookie, by reason (read_only_context: a Server Component; ' +
       'cookie_dropped: Set-Cookie lost; token_reused: the old rotated refresh token was used again).',
   },
+  refreshRaces: {
+    title: 'Concurrent-refresh races',
+    description:
+      'Failed refreshes that presented a refresh token whose earlier exchange was still in flight or had just ended (within the ' +
+      'race window): two tabs, or middleware and a render, refreshing one session at once. Not a lost cookie: fix it by ' +
+      'de-duplicating refreshes or with the IdP reuse window (Auth0 Rotation Overlap Period, Okta grace period, Keycloak Refresh ' +
+      'Token Max Reuse). See the runbook.',
+  },
+  lostRotations: {
+    title: 'Lost rotations',
+    description:
+      'Failed refreshes that presented a refresh token exchanged earlier, outside the race window (or whose new tokens were known ' +
+      'not to be stored): the rotated token never reached the cookie. Fix the cookie-writing path (Server Components, dropped ' +
+      'Set-Cookie). Auth0 logs them as ferrt. Across instances only with a shared ledger store.',
+  },
   middlewareRuns: {
     title: 'Middleware runs by outcome and class',
     description: 'middleware.ts / proxy.ts runs per second by outcome (pass, redirect, unauthorized, error) and user-agent class.',
@@ -122,7 +137,8 @@ export const PANELS = {
       'exporter cannot deliver (Collector down, wrong endpoint or credentials) and the other panels miss data. span_* and ' +
       'metric_*: spans and metric points dropped on the way out, per item (queue_full: the Collector does not keep up; ' +
       'export_failed, export_timeout: refused, 5xx, 429 or no answer; export_busy: too many exports in flight). hook: your ' +
-      'spanHook throws. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
+      'spanHook throws. ledger: the shared refresh-ledger store (Redis, a KV) is slow or unreachable; races and lost rotations ' +
+      'across instances go undetected meanwhile. classify, record, span, cookie, other: a plugin bug or an auth SDK version it does not know; report it ' +
       'with the SDK versions. A total export outage hides this counter too, as a gap in every panel.',
   },
 } as const satisfies Record<string, PanelMeta>;
@@ -133,7 +149,7 @@ export const ROWS: readonly RowMeta[] = [
   { title: 'Is it real users? Who is affected? Since when?', panels: ['realUserSuccess', 'failuresRealVsNoise', 'missingSessionRealShare'] },
   {
     title: 'Token refresh',
-    panels: ['successRatioVsSlo', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],
+    panels: ['successRatioVsSlo', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted', 'refreshRaces', 'lostRotations'],
   },
   {
     title: 'Middleware and sessions',

@@ -9,6 +9,7 @@ import {
   METRICS,
   MIDDLEWARE_OUTCOMES,
   REFRESH_OUTCOMES,
+  REUSE_KINDS,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
   USER_AGENT_CLASSES,
@@ -57,6 +58,8 @@ export const V = {
   handlerError: value(HANDLER_OUTCOMES, 'error'),
   sessionFound: value(SESSION_READ_OUTCOMES, 'found'),
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
+  race: value(REUSE_KINDS, 'race'),
+  lostRotation: value(REUSE_KINDS, 'lost_rotation'),
   /** The "no session" codes of nextjs-auth0 v3 and v4. */
   missingSessionCodes: [value(ERROR_CODES, 'ERR_MISSING_SESSION'), value(ERROR_CODES, 'missing_session')],
   /** HTTP 5xx statuses recorded in `error.type`. */

@@ -17,6 +17,7 @@ import {
   MIDDLEWARE_OUTCOMES,
   ROUTE_TYPES,
   REFRESH_OUTCOMES,
+  REUSE_KINDS,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
   UNPERSISTED_REASONS,
@@ -73,6 +74,8 @@ const C = {
   readOnly: value(UNPERSISTED_REASONS, 'read_only_context'),
   cookieDropped: value(UNPERSISTED_REASONS, 'cookie_dropped'),
   tokenReused: value(UNPERSISTED_REASONS, 'token_reused'),
+  race: value(REUSE_KINDS, 'race'),
+  lostRotation: value(REUSE_KINDS, 'lost_rotation'),
   render: value(ROUTE_TYPES, 'render'),
   proxy: value(ROUTE_TYPES, 'proxy'),
   jwtExpiredCode: value(ERROR_CODES, 'ERR_JWT_EXPIRED'),
@@ -174,6 +177,10 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.readOnly }, 9);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.tokenReused }, 1);
+  // Reuses of an exchanged refresh token: races (two tabs) and the one lost rotation above.
+  counter('refreshReuses', { userAgentClass: C.browser, reuseKind: C.race, errorCode: C.invalidGrant }, 4);
+  counter('refreshReuses', { userAgentClass: C.bot, reuseKind: C.race, errorCode: C.invalidGrant }, 2);
+  counter('refreshReuses', { userAgentClass: C.browser, reuseKind: C.lostRotation, errorCode: C.invalidGrant }, 1);
   // Auth errors that escaped to onRequestError: a Server Component refresh failing, a JWTExpired 500 in proxy.
   counter(
     'requestErrors',
@@ -284,6 +291,13 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
         { labels: L({ unpersistedReason: C.tokenReused, userAgentClass: C.browser }), value: perSec(1) },
       ],
     ],
+    refreshRaces: [
+      [
+        { labels: L({ errorCode: C.invalidGrant, userAgentClass: C.browser }), value: perSec(4) },
+        { labels: L({ errorCode: C.invalidGrant, userAgentClass: C.bot }), value: perSec(2) },
+      ],
+    ],
+    lostRotations: [[{ labels: L({ errorCode: C.invalidGrant, userAgentClass: C.browser }), value: perSec(1) }]],
     middlewareRuns: [
       [
         { labels: L({ outcome: C.pass, userAgentClass: C.browser }), value: perSec(600) },

@@ -1,6 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import type { ClassifierOptions } from '../classification/classifier.js';
-import type { RefreshTokenLedger } from '../refresh/refresh-ledger.js';
+import { isKeyValueLedgerStore, isUnstorageLike, type RefreshLedgerStore } from '../refresh/ledger-store.js';
 
 export type SpanHookInfo = Readonly<{
   /** Span name from the catalog, e.g. `auth.token.refresh`. */
@@ -33,12 +33,29 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
   /** Called before each span ends; may add attributes. Exceptions are swallowed and counted. */
   spanHook?: (span: Span, info: SpanHookInfo) => void;
   /**
-   * Lost-rotation detection keeps salted fingerprints of refresh tokens already exchanged.
+   * Lost-rotation and race detection keep salted fingerprints of refresh tokens already exchanged.
    * Default: in memory, 10,000 per process, random salt. A shared `store` (with a shared `salt`
    * of at least 16 characters) lets instances see each other's exchanges.
    */
-  refreshTokenLedger?: { store?: RefreshTokenLedger; capacity?: number; salt?: string };
+  refreshTokenLedger?: RefreshTokenLedgerOptions;
 }
+
+export type RefreshTokenLedgerOptions = {
+  /** An unstorage `Storage` (Node and Edge: Redis, Upstash, Vercel KV, Cloudflare KV, HTTP) or `{ get, set(key, value, ttlSeconds) }`. */
+  store?: RefreshLedgerStore;
+  /** The HMAC key of the fingerprints: required with a `store`, the same secret on every instance, at least 16 characters. */
+  salt?: string;
+  /** Keys the in-memory store keeps before forgetting the oldest. Default 10,000. */
+  capacity?: number;
+  /** How long an exchanged token is remembered, in seconds. Default 7 days. */
+  ttlSeconds?: number;
+  /** An earlier exchange that ended at most this many seconds before a failed one makes it a race. Default 2. */
+  raceWindowSeconds?: number;
+  /** The longest a failed refresh's classification waits for the store, in milliseconds. Default 250. */
+  readTimeoutMs?: number;
+  /** Namespace of the store keys. Default `nextjs-auth-otel:rt`. */
+  prefix?: string;
+};
 
 /** Thrown only at configuration time, never while recording. */
 export class AuthTelemetryConfigError extends Error {
@@ -71,22 +88,46 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
   if (monitorHeaders !== undefined && !Array.isArray(monitorHeaders)) {
     throw new AuthTelemetryConfigError('nextjs-auth-otel: monitorHeaders must be an array of { name, value? } rules.');
   }
-  const ledger = options.refreshTokenLedger;
-  if (ledger !== undefined) {
-    if (typeof ledger !== 'object' || ledger === null) {
-      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger must be an object { store?, capacity?, salt? }.');
-    }
-    if (ledger.capacity !== undefined && !(Number.isInteger(ledger.capacity) && ledger.capacity >= 1)) {
-      throw new AuthTelemetryConfigError(`nextjs-auth-otel: refreshTokenLedger.capacity must be a positive integer, got ${String(ledger.capacity)}.`);
-    }
-    if (ledger.store !== undefined && (typeof ledger.store.has !== 'function' || typeof ledger.store.add !== 'function')) {
-      throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.store must implement has(fingerprint) and add(fingerprint).');
-    }
-    if (ledger.salt !== undefined && (typeof ledger.salt !== 'string' || ledger.salt.length < 16)) {
-      throw new AuthTelemetryConfigError(
-        'nextjs-auth-otel: refreshTokenLedger.salt must be a string of at least 16 characters, shared by every instance that shares the store.',
-      );
-    }
-  }
+  validateLedgerOptions(options.refreshTokenLedger);
   return options;
+}
+
+function positiveNumber(value: unknown, name: string, unit: string, integer = false): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new AuthTelemetryConfigError(
+      `nextjs-auth-otel: refreshTokenLedger.${name} must be a positive ${integer ? 'integer' : 'number'} (${unit}), got ${String(value)}.`,
+    );
+  }
+}
+
+function validateLedgerOptions(ledger: RefreshTokenLedgerOptions | undefined): void {
+  if (ledger === undefined) return;
+  if (typeof ledger !== 'object' || ledger === null) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: refreshTokenLedger must be an object { store?, salt?, capacity?, ttlSeconds?, raceWindowSeconds?, readTimeoutMs? }.',
+    );
+  }
+  positiveNumber(ledger.capacity, 'capacity', 'keys', true);
+  positiveNumber(ledger.ttlSeconds, 'ttlSeconds', 'seconds', true);
+  positiveNumber(ledger.raceWindowSeconds, 'raceWindowSeconds', 'seconds');
+  positiveNumber(ledger.readTimeoutMs, 'readTimeoutMs', 'milliseconds');
+  if (ledger.prefix !== undefined && (typeof ledger.prefix !== 'string' || ledger.prefix === '')) {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: refreshTokenLedger.prefix must be a non-empty string.');
+  }
+  if (ledger.store !== undefined && !isUnstorageLike(ledger.store) && !isKeyValueLedgerStore(ledger.store)) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: refreshTokenLedger.store must be an unstorage Storage (createStorage({ driver })) or an object with get(key) and set(key, value, ttlSeconds).',
+    );
+  }
+  if (ledger.salt !== undefined && (typeof ledger.salt !== 'string' || ledger.salt.length < 16)) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: refreshTokenLedger.salt must be a string of at least 16 characters, shared by every instance that shares the store.',
+    );
+  }
+  if (ledger.store !== undefined && ledger.salt === undefined) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: refreshTokenLedger.store is shared by instances, which must fingerprint tokens alike: set refreshTokenLedger.salt to the same secret of at least 16 characters on every instance (e.g. process.env.AUTH_TELEMETRY_LEDGER_SALT).',
+    );
+  }
 }

@@ -2,11 +2,20 @@ import { diag } from '@opentelemetry/api';
 import type { InstrumentationStage } from '../telemetry/catalog.js';
 import { createClassifier, type Classification } from '../classification/classifier.js';
 import { RouteBound, bounded } from '../telemetry/bounded.js';
-import { validateOptions, type AuthTelemetryOptions, type SpanMode } from './config.js';
+import { validateOptions, type AuthTelemetryOptions, type RefreshTokenLedgerOptions, type SpanMode } from './config.js';
 import { Recorder } from '../telemetry/recorder.js';
 import { currentRuntime } from './runtime.js';
 import { UserHasher } from '../telemetry/user-hash.js';
-import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from '../refresh/refresh-ledger.js';
+import {
+  DEFAULT_LEDGER_PREFIX,
+  DEFAULT_LEDGER_TTL_SECONDS,
+  DEFAULT_RACE_WINDOW_SECONDS,
+  DEFAULT_READ_TIMEOUT_MS,
+  RefreshLedger,
+  RefreshTokenFingerprinter,
+} from '../refresh/refresh-ledger.js';
+import { InMemoryLedgerStore } from '../refresh/memory-ledger-store.js';
+import { ledgerStoreFrom } from '../refresh/ledger-store.js';
 import type { HeaderSource } from '../parsing/headers.js';
 
 export type Engine = {
@@ -16,8 +25,8 @@ export type Engine = {
   hasher: UserHasher | undefined;
   spanHook: AuthTelemetryOptions['spanHook'];
   spans: SpanMode;
-  /** Refresh tokens already exchanged, for lost-rotation detection; never exported. */
-  refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
+  /** Refresh-token exchanges, for lost-rotation and race detection; never exported. */
+  refreshLedger: RefreshLedger;
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
   /** Per drop stage: when its last diag line was written, and how many items were dropped since (see `reportDropped`). */
@@ -39,7 +48,7 @@ export function engine(): Engine {
       hasher: undefined,
       spanHook: undefined,
       spans: 'all',
-      refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
+      refreshLedger: createRefreshLedger(undefined),
       dropLog: new Map(),
     };
     holder[ENGINE_KEY] = current;
@@ -56,13 +65,22 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   current.hasher = valid.hashUserId ? new UserHasher(valid.hashUserId.salt) : undefined;
   current.spanHook = valid.spanHook;
   current.spans = valid.spans ?? 'all';
-  const ledger = valid.refreshTokenLedger;
-  if (ledger !== undefined) {
-    current.refreshTokens = {
-      ledger: ledger.store ?? new InMemoryRefreshTokenLedger(ledger.capacity),
-      fingerprinter: new RefreshTokenFingerprinter(ledger.salt),
-    };
-  }
+  if (valid.refreshTokenLedger !== undefined) current.refreshLedger = createRefreshLedger(valid.refreshTokenLedger);
+}
+
+function createRefreshLedger(options: RefreshTokenLedgerOptions | undefined): RefreshLedger {
+  const store = options?.store !== undefined ? ledgerStoreFrom(options.store) : new InMemoryLedgerStore(options?.capacity);
+  return new RefreshLedger(
+    store,
+    new RefreshTokenFingerprinter(options?.salt),
+    {
+      ttlSeconds: options?.ttlSeconds ?? DEFAULT_LEDGER_TTL_SECONDS,
+      raceWindowMs: (options?.raceWindowSeconds ?? DEFAULT_RACE_WINDOW_SECONDS) * 1000,
+      readTimeoutMs: options?.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+      prefix: options?.prefix ?? DEFAULT_LEDGER_PREFIX,
+    },
+    (error) => reportInstrumentationError('ledger', error),
+  );
 }
 
 /**

@@ -12,6 +12,8 @@ import type { CallTarget, OperationResult } from './result.js';
 import { UNCLASSIFIED, resolveScope } from './scope.js';
 import { DeferredSpan } from './deferred-span.js';
 import type { ExchangeHost } from '../refresh/exchange.js';
+import type { Exchange } from '../refresh/refresh-ledger.js';
+import type { ReuseKind } from '../telemetry/catalog.js';
 import { adoptScope, ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
 import type { RefreshFrame } from '../refresh/trace-token-refresh.js';
 import { currentRuntime } from '../engine/runtime.js';
@@ -41,7 +43,8 @@ export class Operation implements Ambient {
   /** Set once the span question is settled at the end: no span is started after that. */
   private spanSettled = false;
   private startedSpan: Span | undefined;
-  private presentedRefreshToken: string | undefined;
+  /** The refresh-token exchange this refresh made, as the ledger tracks it. */
+  private exchange: Exchange | undefined;
   private operationContext: Context | undefined;
   private refreshChild: Operation | undefined;
   private hostedExchange: ExchangeHost | undefined;
@@ -162,14 +165,17 @@ export class Operation implements Ambient {
 
   /**
    * The refresh token a refresh operation is about to exchange. Only its salted fingerprint is
-   * kept, so a later refresh that presents it again is recognised as a lost rotation.
+   * kept, so a later refresh that presents it again is recognised as a race or a lost rotation.
+   * A retried exchange of the same refresh (a DPoP nonce retry) is still the one exchange.
    */
   presentRefreshToken(refreshToken: unknown): void {
-    if (typeof refreshToken !== 'string' || refreshToken === '') return;
+    if (typeof refreshToken !== 'string' || refreshToken === '' || this.exchange !== undefined) return;
     try {
-      this.presentedRefreshToken = engine().refreshTokens.fingerprinter.fingerprint(refreshToken);
+      // Epoch time, comparable across instances; the operation may have started before the token was known.
+      const startedAt = Date.now() - (performance.now() - this.startedAt);
+      this.exchange = engine().refreshLedger.begin(refreshToken, startedAt);
     } catch (error) {
-      reportInstrumentationError('record', error);
+      reportInstrumentationError('ledger', error);
     }
   }
 
@@ -182,7 +188,6 @@ export class Operation implements Ambient {
     } catch (error) {
       reportInstrumentationError('record', error);
     }
-    if (this.presentedRefreshToken !== undefined) this.settleRotation(result, this.presentedRefreshToken);
     let span = this.startedSpan;
     try {
       // Normally started while recording; this covers a recording that failed before it did.
@@ -190,14 +195,11 @@ export class Operation implements Ambient {
     } catch (error) {
       reportInstrumentationError('span', error);
     }
+    const settling = this.exchange === undefined ? undefined : this.settleRotation(result, this.exchange, endedAt);
     this.spanSettled = true;
-    if (span === undefined) return;
-    try {
-      // Explicit, because the SDK ends a span given a start time on the millisecond clock.
-      span.end(endedAt);
-    } catch (error) {
-      reportInstrumentationError('span', error);
-    }
+    // A failed refresh's span waits for its reuse classification (at most the ledger's read timeout).
+    if (settling === undefined) endSpan(span, endedAt);
+    else void settling.then(() => endSpan(span, endedAt));
   }
 
   /**
@@ -220,28 +222,67 @@ export class Operation implements Ambient {
     return code !== undefined && ROUTINE_CODES.has(code);
   }
 
-  private settleRotation(result: OperationResult, fingerprint: string): void {
+  /** Records the exchange in the ledger; a failure is classified, synchronously when the ledger can. Never rejects. */
+  private settleRotation(result: OperationResult, exchange: Exchange, endedAt: number): Promise<void> | undefined {
     try {
-      const { ledger } = engine().refreshTokens;
-      if (result.outcome === 'success') ledger.add(fingerprint);
-      else if (ledger.has(fingerprint)) this.unpersisted('token_reused', result.error, result.errorCode);
+      const ledger = engine().refreshLedger;
+      const epochEnd = Date.now() - (performance.now() - endedAt);
+      if (result.outcome === 'success') {
+        ledger.succeeded(exchange, epochEnd);
+        return undefined;
+      }
+      const kind = ledger.failed(exchange, epochEnd);
+      if (!(kind instanceof Promise)) {
+        this.reused(kind, result);
+        return undefined;
+      }
+      return kind.then(
+        (found) => this.reused(found, result),
+        (error: unknown) => reportInstrumentationError('ledger', error),
+      );
+    } catch (error) {
+      reportInstrumentationError('ledger', error);
+      return undefined;
+    }
+  }
+
+  /** A failed refresh that presented a token already exchanged: a race, or a lost rotation (also unpersisted). */
+  private reused(kind: ReuseKind | undefined, result: OperationResult): void {
+    if (kind === undefined) return;
+    try {
+      const facts = this.facts('failure');
+      facts.reuseKind = bounded('reuseKind', kind);
+      facts.errorCode = this.failureCode(result);
+      engine().recorder.add('refreshReuses', facts);
+      this.span.setAttribute(ATTRIBUTES.reuseKind.key, facts.reuseKind);
+      this.span.addEvent(METRICS.refreshReuses.name, { [ATTRIBUTES.reuseKind.key]: facts.reuseKind }, performance.now());
     } catch (error) {
       reportInstrumentationError('record', error);
     }
+    if (kind === 'lost_rotation') this.unpersisted('token_reused', result.error, result.errorCode);
+  }
+
+  private failureCode(result: OperationResult): string | undefined {
+    if (result.error !== undefined) {
+      const normalized = normalizeError(result.error);
+      return normalized.oauthCode ?? normalized.code;
+    }
+    return result.errorCode !== undefined ? bounded('errorCode', result.errorCode) : undefined;
   }
 
   /** A refresh whose new tokens never reached the session cookie. */
   unpersisted(reason: string, error?: unknown, errorCode?: string): void {
     try {
+      const exchange = this.exchange ?? this.refreshChild?.exchange;
+      if (reason !== 'token_reused' && exchange !== undefined) engine().refreshLedger.unpersisted(exchange);
+    } catch (error) {
+      reportInstrumentationError('ledger', error);
+    }
+    try {
       const failed = error !== undefined || errorCode !== undefined;
       const facts = this.facts(failed ? 'failure' : 'success');
       facts.unpersistedReason = bounded('unpersistedReason', reason);
-      if (error !== undefined) {
-        const normalized = normalizeError(error);
-        facts.errorCode = normalized.oauthCode ?? normalized.code;
-      } else if (errorCode !== undefined) {
-        facts.errorCode = bounded('errorCode', errorCode);
-      }
+      facts.errorCode = this.failureCode({ outcome: 'failure', error, errorCode });
       engine().recorder.add('refreshUnpersisted', facts);
       if (engine().spans === 'none') return;
       this.span.addEvent(METRICS.refreshUnpersisted.name, { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
@@ -269,6 +310,16 @@ export class Operation implements Ambient {
     const hook = current.spanHook;
     if (hook !== undefined)
       safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
+  }
+}
+
+function endSpan(span: Span | undefined, endedAt: number): void {
+  if (span === undefined) return;
+  try {
+    // Explicit, because the SDK ends a span given a start time on the millisecond clock.
+    span.end(endedAt);
+  } catch (error) {
+    reportInstrumentationError('span', error);
   }
 }
 

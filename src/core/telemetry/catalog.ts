@@ -23,6 +23,13 @@ export const MIDDLEWARE_OUTCOMES = ['pass', 'redirect', 'unauthorized', 'error']
 export const HANDLER_OUTCOMES = ['success', 'redirect', 'unauthorized', 'error'] as const;
 export const TOUCH_OUTCOMES = ['touched', 'missing', 'error'] as const;
 export const UNPERSISTED_REASONS = ['no_response', 'cookie_dropped', 'token_reused', 'read_only_context'] as const;
+/**
+ * A failed refresh that presented a refresh token already exchanged: `race` when the earlier
+ * exchange was in flight or ended within the race window (two refreshes at once), `lost_rotation`
+ * when it ended before (the rotated token never reached the cookie).
+ */
+export const REUSE_KINDS = ['race', 'lost_rotation'] as const;
+export type ReuseKind = (typeof REUSE_KINDS)[number];
 
 export const HANDLER_KINDS = [
   'login',
@@ -178,7 +185,7 @@ export const DROP_STAGES = [
 export type DropStage = (typeof DROP_STAGES)[number];
 
 /** Where a telemetry failure was swallowed, or (`DROP_STAGES`) why exported telemetry was dropped. */
-export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', ...DROP_STAGES, 'other'] as const;
+export const INSTRUMENTATION_STAGES = ['classify', 'record', 'span', 'hook', 'cookie', 'export', 'ledger', ...DROP_STAGES, 'other'] as const;
 export type InstrumentationStage = (typeof INSTRUMENTATION_STAGES)[number];
 
 /**
@@ -313,6 +320,14 @@ export const ATTRIBUTES = {
     description: 'Why refreshed tokens were not written back to the session cookie.',
     onMetrics: true,
     values: UNPERSISTED_REASONS,
+    type: 'string',
+  },
+  reuseKind: {
+    key: 'auth.refresh.reuse',
+    description:
+      'A failed refresh presented a refresh token already exchanged: `race` (the earlier exchange was in flight or ended within the race window) or `lost_rotation` (its rotated token never reached the cookie).',
+    onMetrics: true,
+    values: REUSE_KINDS,
     type: 'string',
   },
   routeType: {
@@ -580,6 +595,14 @@ export const METRICS = {
     description: 'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
     attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
   },
+  refreshReuses: {
+    name: 'auth.refresh.reuses',
+    unit: '{refresh}',
+    kind: 'counter',
+    description:
+      'Failed refreshes that presented a refresh token already exchanged, by kind: `race` (fix: de-duplicate, or the IdP reuse window) or `lost_rotation` (fix: the cookie write; also counted as unpersisted `token_reused`).',
+    attributes: [...COMMON, 'errorCode', 'reuseKind'],
+  },
   requestErrors: {
     name: 'auth.request.errors',
     unit: '{error}',
@@ -591,7 +614,8 @@ export const METRICS = {
     name: 'auth.instrumentation.errors',
     unit: '{error}',
     kind: 'counter',
-    description: 'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors), and spans or metric points the export pipeline dropped.',
+    description:
+      'Telemetry failures that were swallowed (throwing hook, odd input, exporter errors, an unreachable ledger store), and spans or metric points the export pipeline dropped.',
     // The runtime keeps a server's Node.js and Edge writers apart even when they share an instance id.
     attributes: ['stage', 'runtime'],
   },
