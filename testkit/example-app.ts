@@ -179,10 +179,42 @@ export async function startExample(name: string, options: StartExampleOptions = 
   const dir = exampleDir(name);
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  installExitHook();
-  const child = spawn(join(dir, 'node_modules', '.bin', 'next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+  const server = await startServerProcess(join(dir, 'node_modules', '.bin', 'next'), ['start', '-p', String(port), '-H', '127.0.0.1'], {
+    what: `examples/${name}`,
     cwd: dir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
+    env: { NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
+    readyUrl: url + (options.readyPath ?? '/api/health'),
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  return { url, port, ...server };
+}
+
+export interface ServerProcessOptions {
+  /** Names the process in error messages. */
+  what: string;
+  cwd?: string;
+  /** On top of the current environment. */
+  env?: Record<string, string | undefined>;
+  /** Polled until it answers below 500. */
+  readyUrl: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server in its own process group and waits until `readyUrl` answers. The group is
+ * killed on `stop()` and when this process exits, whatever way it ends.
+ */
+export async function startServerProcess(command: string, args: readonly string[], options: ServerProcessOptions): Promise<ServerProcess> {
+  installExitHook();
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -194,7 +226,12 @@ export async function startExample(name: string, options: StartExampleOptions = 
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('exit', () => resolveExit());
+    child.once('error', () => resolveExit());
+  });
 
   const stop = async () => {
     killGroup(child, 'SIGTERM');
@@ -205,14 +242,17 @@ export async function startExample(name: string, options: StartExampleOptions = 
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  const readyUrl = url + (options.readyPath ?? '/api/health');
   for (;;) {
+    if (spawnError) {
+      running.delete(child);
+      throw new ExampleAppError(`${options.what} could not start: ${spawnError.message}`);
+    }
     if (child.exitCode !== null) {
       running.delete(child);
-      throw new ExampleAppError(`examples/${name} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${options.what} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
     }
     try {
-      const response = await fetch(readyUrl, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(5000) });
       await response.arrayBuffer();
       if (response.status < 500) break;
     } catch {
@@ -220,9 +260,9 @@ export async function startExample(name: string, options: StartExampleOptions = 
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new ExampleAppError(`examples/${name} did not answer ${readyUrl} in time:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${options.what} did not answer ${options.readyUrl} in time:\n${output.slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, output: () => output, stop };
+  return { output: () => output, stop };
 }
