@@ -181,7 +181,8 @@ export async function startPrometheus(binary: string, options: PrometheusOptions
   return {
     url,
     alerts: async () => (await api<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`)).alerts,
-    query: (promql) => api(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`),
+    query: async (promql) =>
+      (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`)).result,
     headSeries: async () => {
       const data = await api<{ headStats: { numSeries: number }; seriesCountByMetricName: { name: string; value: number }[] }>(`${url}/api/v1/status/tsdb`);
       return { numSeries: data.headStats.numSeries, byMetric: data.seriesCountByMetricName };

@@ -1,20 +1,19 @@
 /**
  * One app instance for the live mode, run as its own process: the example app's Edge middleware
  * (nextjs-auth0 3.7 `getAccessToken` + `touchSession`, instrumented) and the SDK's own auth routes,
- * behind a plain Node HTTP server instead of `next start`. Its metrics leave through the official
- * `@opentelemetry/exporter-prometheus` on a port of its own, which Prometheus scrapes, and over
- * OTLP to the demo's receiver. A Next build cannot do this: Edge middleware, where the example's
- * refreshes happen, runs in a sandbox that cannot open a server socket for a pull exporter.
+ * behind a plain Node HTTP server instead of `next start`, with the package as built in dist/.
+ * Registration is the README's docs/snippets/prometheus-exporter-instrumentation.ts: metrics leave
+ * through the official `@opentelemetry/exporter-prometheus` on a port of its own, which Prometheus
+ * scrapes, and over OTLP to the demo's receiver. A Next build cannot do this: Edge middleware,
+ * where the example's refreshes happen, runs in a sandbox that cannot open a server socket.
  *
- * Configured by environment variables (see LiveInstanceEnv in instances.ts).
+ * Configured by environment variables (set by instances.ts).
  */
 import { createServer } from 'node:http';
-import type { MetricReader } from '@opentelemetry/sdk-metrics';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import * as auth0Edge from '@auth0/nextjs-auth0/edge';
 import { NextResponse, type NextRequest } from 'next/server';
-import { registerAuthTelemetry } from '../../../src/register.js';
-import { instrumentAuth0, withAuthTelemetry } from '../../../src/auth0.js';
+import { instrumentAuth0, withAuthTelemetry } from 'nextjs-auth-otel/auth0';
+import { register } from '../../../docs/snippets/prometheus-exporter-instrumentation.js';
 import { toNextRequest, writeHead } from '../../../testkit/http-bridge.js';
 
 const env = (name: string): string => {
@@ -24,16 +23,10 @@ const env = (name: string): string => {
 };
 
 const appPort = Number(env('LIVE_APP_PORT'));
-const metricsPort = Number(env('LIVE_METRICS_PORT'));
 const baseUrl = env('LIVE_BASE_URL');
-
-// The exporter serves /metrics from its own HTTP server; its MetricReader comes from the same
-// sdk-metrics major as ours, installed as the exporter's own copy.
-const prometheus = new PrometheusExporter({ host: '127.0.0.1', port: metricsPort });
-await registerAuthTelemetry({
-  serviceName: process.env.OTEL_SERVICE_NAME ?? 'nextjs-auth-otel-demo',
-  metricReaders: [prometheus as unknown as MetricReader],
-});
+env('OTEL_EXPORTER_PROMETHEUS_PORT');
+process.env.NEXT_RUNTIME = 'nodejs';
+await register();
 
 const auth0 = instrumentAuth0(
   auth0Edge.initAuth0({
@@ -89,7 +82,7 @@ server.listen(appPort, '127.0.0.1');
 const stop = () => {
   server.closeAllConnections();
   server.close();
-  void prometheus.shutdown().finally(() => process.exit(0));
+  process.exit(0);
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -22,8 +22,8 @@ export interface LiveInstancesOptions {
   count: number;
   idp: Idp;
   serviceName: string;
-  /** OTLP/HTTP endpoint every instance also exports to. */
-  otlpEndpoint?: string;
+  /** OTLP/HTTP endpoint every instance also exports to (its traces, and its metrics a second way). */
+  otlpEndpoint: string;
   metricExportIntervalMs?: number;
   /** Distinguishes the instances in `k8s.pod.name`, as Kubernetes replicas are named. */
   podPrefix?: string;
@@ -55,7 +55,8 @@ export async function startLiveInstances(options: LiveInstancesOptions): Promise
           cwd: REPOSITORY_ROOT,
           env: {
             LIVE_APP_PORT: String(port),
-            LIVE_METRICS_PORT: String(metricsPorts[i]),
+            OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPorts[i]),
             LIVE_BASE_URL: url,
             AUTH0_SECRET: SECRET,
             AUTH0_ISSUER_BASE_URL: options.idp.url,
@@ -64,7 +65,7 @@ export async function startLiveInstances(options: LiveInstancesOptions): Promise
             OTEL_SERVICE_NAME: options.serviceName,
             OTEL_RESOURCE_ATTRIBUTES: `k8s.pod.name=${options.podPrefix ?? 'app'}-${i + 1}`,
             OTEL_METRIC_EXPORT_INTERVAL: String(options.metricExportIntervalMs ?? 5000),
-            ...(options.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint } : { OTEL_SDK_DISABLED: undefined }),
+            OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
           },
           readyUrl: `http://127.0.0.1:${port}/api/health`,
         });
