@@ -76,13 +76,5 @@ export function routingTable(o: BuildOptions): string {
     const names = alerts.filter((a) => a.severity === r.severity).map((a) => `[${a.alert}](#${runbookAnchor(a.alert)})`);
     return `| \`${r.severity}\` | ${names.join(', ')} | ${r.meaning} | \`${r.receiver}\` |`;
   });
-  return [
-    ROUTING_START,
-    '',
-    '| Severity | Alerts | Route it to | Alertmanager receiver |',
-    '| --- | --- | --- | --- |',
-    ...rows,
-    '',
-    ROUTING_END,
-  ].join('\n');
+  return [ROUTING_START, '', '| Severity | Alerts | Route it to | Alertmanager receiver |', '| --- | --- | --- | --- |', ...rows, '', ROUTING_END].join('\n');
 }

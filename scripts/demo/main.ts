@@ -226,7 +226,7 @@ async function main(): Promise<number> {
     say(renderSummary(summary));
     say('');
     const instances = summarizeInstances(points);
-    say(renderInstances(instances, balancer?.counts()));
+    say(renderInstances(instances, balancer?.counts(), stack ? 'one Node.js process per live instance' : undefined));
     say('');
     say(renderVerdict(verdict));
     let liveReport;
