@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { startIdp, startOtlpReceiver, type Idp, type OtlpReceiver } from '../../testkit/index.js';
 import { freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../../testkit/round-robin-proxy.js';
-import { parseDemoArgs, DEMO_USAGE, DemoArgsError } from './args.js';
+import { parseDemoArgs, DEMO_USAGE, DemoArgsError, type DemoArgs } from './args.js';
 import { POD_ATTRIBUTE, renderInstances, summarizeInstances } from './instances.js';
 import { renderSummary, summarize } from './summary.js';
 import { TrafficStats, runTraffic } from './traffic.js';
@@ -113,49 +113,7 @@ async function main(): Promise<number> {
     let appOutput: () => string;
     let appLine = 'the app instances above';
     if (binaries) {
-      const instances = await startLiveInstances({
-        count: args.instances,
-        idp,
-        serviceName: SERVICE_NAME,
-        otlpEndpoint: receiver.url,
-        metricExportIntervalMs: METRIC_EXPORT_INTERVAL_MS,
-      });
-      cleanups.push(() => instances.stop());
-      ({ url: appUrl, balancer } = instances);
-      appOutput = instances.output;
-      stack = await startAlertingStack(
-        binaries,
-        [{ name: LIVE_RULESET, rulesFile: SHIPPED_RULES, jobs: [{ job: SERVICE_NAME, targets: instances.metricsTargets }] }],
-        { scrapeIntervalSeconds: LIVE_SCRAPE_SECONDS },
-      );
-      cleanups.push(() => stack!.stop());
-      bound = pageBound({
-        rulesYaml: readFileSync(SHIPPED_RULES, 'utf8'),
-        alert: ALERT_NAMES.burn,
-        scrapeIntervalSeconds: LIVE_SCRAPE_SECONDS,
-        firstFailure: {
-          seconds: ACCESS_TOKEN_TTL - V3_REFRESH_LEEWAY_SECONDS + USER_THINK_SECONDS,
-          why: `a user's next refresh: access tokens live ${ACCESS_TOKEN_TTL} s, v3 refreshes ${V3_REFRESH_LEEWAY_SECONDS} s early, users click every ≤ ${USER_THINK_SECONDS} s`,
-        },
-        healthySeconds: args.durationSeconds / 2,
-      });
-      const prometheus = stack.prometheus.get(LIVE_RULESET)!;
-      say(
-        `App instances (nextjs-auth0 v3 middleware in Node, scripts/demo/live/instance-app.ts): ${appUrl}` +
-          (balancer ? ` (round-robin over ${instances.appUrls.join(', ')})` : ''),
-      );
-      say(`  each exposes /metrics through @opentelemetry/exporter-prometheus: ${instances.metricsTargets.join(', ')}`);
-      say(
-        `Prometheus ${prometheus.url}: scrapes every ${LIVE_SCRAPE_SECONDS} s with ${PATHS.jsExporterScrape} (job and targets filled in),` +
-          ` loads ${PATHS.prometheusRules} unchanged: its rule groups evaluate every ${bound.evaluationIntervalSeconds / 60}m`,
-      );
-      say(
-        `Alertmanager ${stack.alertmanager.url} (${PATHS.alertmanager}): critical → the pager ${stack.pager.url}, the rest → the ticket queue ${stack.ticketQueue.url}`,
-      );
-      if (args.scenario === 'idp-outage') {
-        say(`The outage starts at ${args.durationSeconds / 2} s; the traffic runs on until the page arrives or its bound has passed.`);
-        say(renderPageBound(bound));
-      }
+      ({ appUrl, balancer, appOutput, stack, bound } = await startLive(args, binaries, idp, receiver, cleanups));
     } else {
       let appUrls: string[];
       ({ appUrl, balancer, appUrls, appOutput } = await startNextApps(args.instances, idp, receiver, cleanups));
@@ -267,6 +225,55 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * Live alerting: app instances exposing Prometheus metrics, a Prometheus with the shipped scrape
+ * config and rules, an Alertmanager with the shipped routing, and the page bound of an outage.
+ */
+async function startLive(args: DemoArgs, binaries: AlertingBinaries, idp: Idp, receiver: OtlpReceiver, cleanups: (() => Promise<unknown>)[]) {
+  const instances = await startLiveInstances({
+    count: args.instances,
+    idp,
+    serviceName: SERVICE_NAME,
+    otlpEndpoint: receiver.url,
+    metricExportIntervalMs: METRIC_EXPORT_INTERVAL_MS,
+  });
+  cleanups.push(() => instances.stop());
+  const stack = await startAlertingStack(
+    binaries,
+    [{ name: LIVE_RULESET, rulesFile: SHIPPED_RULES, jobs: [{ job: SERVICE_NAME, targets: instances.metricsTargets }] }],
+    { scrapeIntervalSeconds: LIVE_SCRAPE_SECONDS },
+  );
+  cleanups.push(() => stack.stop());
+  const bound = pageBound({
+    rulesYaml: readFileSync(SHIPPED_RULES, 'utf8'),
+    alert: ALERT_NAMES.burn,
+    scrapeIntervalSeconds: LIVE_SCRAPE_SECONDS,
+    firstFailure: {
+      seconds: ACCESS_TOKEN_TTL - V3_REFRESH_LEEWAY_SECONDS + USER_THINK_SECONDS,
+      why: `a user's next refresh: access tokens live ${ACCESS_TOKEN_TTL} s, v3 refreshes ${V3_REFRESH_LEEWAY_SECONDS} s early, users click every ≤ ${USER_THINK_SECONDS} s`,
+    },
+    healthySeconds: args.durationSeconds / 2,
+  });
+  const prometheus = stack.prometheus.get(LIVE_RULESET)!;
+  say(
+    `App instances (nextjs-auth0 v3 middleware in Node, scripts/demo/live/instance-app.ts): ${instances.url}` +
+      (instances.balancer ? ` (round-robin over ${instances.appUrls.join(', ')})` : ''),
+  );
+  say(`  each exposes /metrics through @opentelemetry/exporter-prometheus: ${instances.metricsTargets.join(', ')}`);
+  say(
+    `Prometheus ${prometheus.url}: scrapes every ${LIVE_SCRAPE_SECONDS} s with ${PATHS.jsExporterScrape} (job and targets filled in),` +
+      ` loads ${PATHS.prometheusRules} unchanged: its rule groups evaluate every ${bound.evaluationIntervalSeconds / 60}m`,
+  );
+  say(
+    `Alertmanager ${stack.alertmanager.url} (${PATHS.alertmanager}): critical → the pager ${stack.pager.url}, the rest → the ticket queue ${stack.ticketQueue.url}`,
+  );
+  if (args.scenario === 'idp-outage') {
+    say(`The outage starts at ${args.durationSeconds / 2} s; the traffic runs on until the page arrives or its bound has passed.`);
+    say(renderPageBound(bound));
+  }
+  return { appUrl: instances.url, balancer: instances.balancer, appOutput: instances.output, stack, bound };
 }
 
 /** The example app built with Next, one `next start` per instance, behind the balancer when there are several. */
