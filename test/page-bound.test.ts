@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALERT_NAMES } from '../dashboards/src/alerts.js';
-import { SHIPPED_RULES } from '../scripts/demo/live/stack.js';
+import { parse } from 'yaml';
+import { PATHS } from '../dashboards/src/index.js';
+import { SHIPPED_RULES, scrapeConfigs } from '../scripts/demo/live/stack.js';
 import { formatDuration, pageBound } from '../scripts/demo/live/page-bound.js';
 import { REPOSITORY_ROOT } from '../testkit/example-app.js';
 
@@ -49,5 +51,18 @@ describe('npm run demo -- --prometheus without the servers', () => {
     expect(run.stderr).toMatch(/needs prometheus and alertmanager .*not found: install them with `sudo apt-get install prometheus prometheus-alertmanager`/);
     // Nothing started: not even the first line of a run.
     expect(run.stdout).toBe('');
+  });
+});
+
+describe('the live stack', () => {
+  it('fills in only the job name and the targets of the shipped scrape configuration', () => {
+    const shipped = (parse(readFileSync(`${REPOSITORY_ROOT}/${PATHS.jsExporterScrape}`, 'utf8')) as { scrape_configs: Record<string, unknown>[] })
+      .scrape_configs[0]!;
+    const [a, b] = scrapeConfigs([
+      { job: 'shop', targets: ['10.0.0.1:9464', '10.0.0.2:9464'] },
+      { job: 'admin', targets: ['10.0.0.3:9464'] },
+    ]) as Record<string, unknown>[];
+    expect(a).toEqual({ ...shipped, job_name: 'shop', static_configs: [{ targets: ['10.0.0.1:9464', '10.0.0.2:9464'] }] });
+    expect(b).toMatchObject({ job_name: 'admin', metric_relabel_configs: shipped.metric_relabel_configs });
   });
 });
