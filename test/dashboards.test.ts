@@ -20,7 +20,8 @@ import {
   datadogTag,
   prometheusLabel,
 } from '../src/core/telemetry/naming.js';
-import { ALERT_NAMES, runbookAnchor } from '../dashboards/src/alerts.js';
+import { ALERT_NAMES, allAlerts, runbookAnchor } from '../dashboards/src/alerts.js';
+import { ROUTES, ROUTING_END, ROUTING_START, routingTable } from '../dashboards/src/alertmanager.js';
 import { DEFAULT_OPTIONS, PATHS, buildAll } from '../dashboards/src/index.js';
 import { PANELS } from '../dashboards/src/panels.js';
 import { BUCKET_LABEL, PromNames, type CounterMetric, type HistogramMetric } from '../dashboards/src/promql.js';
@@ -408,6 +409,39 @@ describe('runbook links', () => {
     expect(runbook).toMatch(/^## .*ERR_MISSING_SESSION/m);
     for (const link of runbook.matchAll(/\]\(#([^)]+)\)/g)) expect(anchors, `link #${link[1]}`).toContain(link[1]);
     for (const code of ['sertft', 'fertft', 'ferrt', 'fsa', 'ssa']) expect(runbook).toContain(`\`${code}\``);
+  });
+});
+
+// ---- routing: Alertmanager configuration ↔ runbook table --------------------------------------
+
+const AMTOOL = process.env.AMTOOL ?? 'amtool';
+const HAS_AMTOOL = spawnSync(AMTOOL, ['--version']).status === 0;
+if (!HAS_AMTOOL) {
+  const reason = `amtool not found (${AMTOOL}); install Debian's "prometheus-alertmanager" package or set AMTOOL`;
+  if (process.env.CI) throw new Error(`${reason}. It is required in CI.`);
+  console.warn(`test/dashboards.test.ts: Alertmanager routing checks skipped: ${reason}`);
+}
+const itWithAmtool = HAS_AMTOOL ? it : it.skip;
+
+describe('alert routing', () => {
+  it("the runbook's routing table is the one generated from the Alertmanager routes (run `npm run docs`)", () => {
+    const runbook = read('docs/runbook.md');
+    const section = runbook.slice(runbook.indexOf(ROUTING_START), runbook.indexOf(ROUTING_END) + ROUTING_END.length);
+    expect(section).toBe(routingTable(DEFAULT_OPTIONS));
+    // Every alert is routed, and only critical ones reach the pager.
+    for (const alert of allAlerts(DEFAULT_OPTIONS)) expect(ROUTES.map((r) => r.severity)).toContain(alert.severity);
+    expect(ROUTES.filter((r) => r.receiver === 'pager').map((r) => r.severity)).toEqual(['critical']);
+  });
+
+  itWithAmtool('Alertmanager itself accepts the committed configuration and routes each alert by its severity', () => {
+    const file = join(REPO_ROOT, PATHS.alertmanager);
+    const check = spawnSync(AMTOOL, ['check-config', file], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    for (const alert of allAlerts(DEFAULT_OPTIONS)) {
+      const labels = [`alertname=${alert.alert}`, `severity=${alert.severity}`, 'job=shop'];
+      const routed = spawnSync(AMTOOL, ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' });
+      expect(routed.stdout.trim(), alert.alert).toBe(alert.severity === 'critical' ? 'pager' : 'ticket-queue');
+    }
   });
 });
 

@@ -22,7 +22,12 @@ describe('demo options', () => {
     expect(() => parseDemoArgs(['--durration', '60'])).toThrow(/unknown option --durration/);
     expect(() => parseDemoArgs(['--scenario', 'chaos'])).toThrow(/healthy or idp-outage/);
     expect(() => parseDemoArgs(['--users', '0'])).toThrow(DemoArgsError);
-    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, help: false });
+    expect(parseDemoArgs([])).toMatchObject({ durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, prometheus: false, help: false });
+  });
+
+  it('turns on live alerting with --prometheus, which takes no value', () => {
+    expect(parseDemoArgs(['--prometheus', '--instances', '2'])).toMatchObject({ prometheus: true, instances: 2 });
+    expect(() => parseDemoArgs(['--prometheus=yes'])).toThrow(/--prometheus takes no value/);
   });
 
   it('takes a number of instances within what the machine can run, and says the range otherwise', () => {

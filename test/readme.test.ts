@@ -27,6 +27,7 @@ describe('README', () => {
       'docs/snippets/shared-ledger-instrumentation.ts',
       'docs/snippets/trace-token-refresh.ts',
       'docs/snippets/vercel-otel-instrumentation.ts',
+      'docs/snippets/prometheus-exporter-instrumentation.ts',
     ]);
     for (const [, path, body] of snippets) expect(body).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
   });

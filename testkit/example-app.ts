@@ -201,14 +201,48 @@ export function startExample(name: string, options: StartExampleOptions = {}): P
 export async function startNextApp(dir: string, label: string, options: StartExampleOptions = {}): Promise<ExampleApp> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  installExitHook();
   const next = ['start', '-p', String(port), '-H', '127.0.0.1'];
   const [command, args] = options.nodeArgs
     ? [process.execPath, [...options.nodeArgs, join(dir, 'node_modules', 'next', 'dist', 'bin', 'next'), ...next]]
     : [join(dir, 'node_modules', '.bin', 'next'), next];
-  const child = spawn(command, args, {
+  const server = await startServerProcess(command, args, {
+    what: label,
     cwd: dir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
+    env: { NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), ...options.env },
+    readyUrl: url + (options.readyPath ?? '/api/health'),
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  return { url, port, ...server };
+}
+
+export interface ServerProcessOptions {
+  /** Names the process in error messages. */
+  what: string;
+  cwd?: string;
+  /** On top of the current environment. */
+  env?: Record<string, string | undefined>;
+  /** Polled until it answers below 500. */
+  readyUrl: string;
+  readyTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  /** The process, leader of its own process group. */
+  readonly pid: number;
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server in its own process group and waits until `readyUrl` answers. The group is
+ * killed on `stop()` and when this process exits, whatever way it ends.
+ */
+export async function startServerProcess(command: string, args: readonly string[], options: ServerProcessOptions): Promise<ServerProcess> {
+  installExitHook();
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -220,7 +254,12 @@ export async function startNextApp(dir: string, label: string, options: StartExa
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('exit', () => resolveExit());
+    child.once('error', () => resolveExit());
+  });
 
   const stop = async () => {
     killGroup(child, 'SIGTERM');
@@ -231,14 +270,17 @@ export async function startNextApp(dir: string, label: string, options: StartExa
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-  const readyUrl = url + (options.readyPath ?? '/api/health');
   for (;;) {
+    if (spawnError) {
+      running.delete(child);
+      throw new ExampleAppError(`${options.what} could not start: ${spawnError.message}`);
+    }
     if (child.exitCode !== null) {
       running.delete(child);
-      throw new ExampleAppError(`${label} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${options.what} exited with ${child.exitCode} before it was ready:\n${output.slice(-4000)}`);
     }
     try {
-      const response = await fetch(readyUrl, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(5000) });
       await response.arrayBuffer();
       if (response.status < 500) break;
     } catch {
@@ -246,9 +288,9 @@ export async function startNextApp(dir: string, label: string, options: StartExa
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new ExampleAppError(`${label} did not answer ${readyUrl} in time:\n${output.slice(-4000)}`);
+      throw new ExampleAppError(`${options.what} did not answer ${options.readyUrl} in time:\n${output.slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, pid: child.pid!, output: () => output, stop };
+  return { pid: child.pid!, output: () => output, stop };
 }

@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import { METRICS, type MetricName } from '../../src/core/telemetry/catalog.js';
 import { jsPrometheusExporterMetricName, prometheusMetricName } from '../../src/core/telemetry/naming.js';
+import { alertmanagerYaml } from './alertmanager.js';
 import { datadogDashboard, datadogMonitors } from './datadog.js';
 import { grafanaDashboard } from './grafana-dashboard.js';
 import { resolveOptions, type BuildOptions } from './options.js';
@@ -22,6 +23,7 @@ export const PATHS = {
   datadogMonitors: 'dashboards/datadog/monitors.json',
   prometheusRules: 'dashboards/prometheus/prometheus-rules.yaml',
   jsExporterScrape: 'dashboards/prometheus/js-exporter-scrape.yaml',
+  alertmanager: 'dashboards/prometheus/alertmanager.yaml',
   promtoolTests: 'dashboards/prometheus/tests',
 } as const;
 
@@ -72,6 +74,7 @@ export function buildAll(overrides: Partial<BuildOptions> = {}): Record<string, 
     [PATHS.datadogMonitors]: json(datadogMonitors(o)),
     [PATHS.prometheusRules]: prometheusRulesYaml(o),
     [PATHS.jsExporterScrape]: jsExporterScrapeYaml(o),
+    [PATHS.alertmanager]: alertmanagerYaml(o),
     [`${PATHS.promtoolTests}/${PANEL_TEST_FILE}`]: panelTestFile(o),
   };
   for (const [file, content] of Object.entries(scenarioFiles(o))) out[`${PATHS.promtoolTests}/${file}`] = content;

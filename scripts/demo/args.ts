@@ -4,6 +4,9 @@ export const DEMO_USAGE = `Usage: npm run demo -- [options]
   --users <n>             real users browsing besides the one whose refresh token is revoked (default 8)
   --scenario <name>       healthy (default) or idp-outage (every grant revoked halfway: real users fail)
   --instances <n>         app instances behind a round-robin load balancer, 1 to 6 (default 1)
+  --prometheus            live alerting: a real Prometheus scrapes every instance's Prometheus exporter and
+                          evaluates the shipped rules; a real Alertmanager pages or files a ticket
+                          (needs Debian's prometheus and prometheus-alertmanager packages)
   --otlp-endpoint <url>   also forward all OTLP to a Collector, e.g. http://localhost:4318
   --json <file>           write the summary and verdict as JSON
   --help                  this text`;
@@ -21,6 +24,8 @@ export interface DemoArgs {
   scenario: 'healthy' | 'idp-outage';
   /** `next start` processes behind a round-robin load balancer. */
   instances: number;
+  /** Live alerting through a real Prometheus and Alertmanager. */
+  prometheus: boolean;
   otlpEndpoint?: string;
   jsonPath?: string;
   help: boolean;
@@ -35,7 +40,7 @@ export function parseDuration(text: string): number {
 }
 
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  const args: DemoArgs = { durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, help: false };
+  const args: DemoArgs = { durationSeconds: 150, users: 8, scenario: 'healthy', instances: 1, prometheus: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
     const value = () => {
@@ -77,6 +82,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         args.otlpEndpoint = v.replace(/\/+$/, '').replace(/\/v1\/(traces|metrics|logs)$/, '');
         break;
       }
+      case '--prometheus':
+        if (inline !== undefined) throw new DemoArgsError('--prometheus takes no value');
+        args.prometheus = true;
+        break;
       case '--json':
         args.jsonPath = value();
         break;

@@ -98,10 +98,15 @@ const COLUMNS: [keyof InstanceCounts, string][] = [
   ['series', 'series'],
 ];
 
-/** `balanced`: how many requests the load balancer sent to each process, when there was one. */
-export function renderInstances(report: InstancesReport, balanced?: readonly number[]): string {
+export const NEXT_WRITERS = "a process's Node.js server and its Edge middleware sandbox";
+
+/**
+ * `balanced`: how many requests the load balancer sent to each process, when there was one.
+ * `writers`: what the exporting SDKs of a process are.
+ */
+export function renderInstances(report: InstancesReport, balanced?: readonly number[], writers = NEXT_WRITERS): string {
   const row = (who: string, counts: InstanceCounts) => who.padEnd(40) + COLUMNS.map(([key, title]) => String(counts[key]).padStart(title.length + 2)).join('');
-  const lines = [`Per instance (one exporting SDK each: a process's Node.js server and its Edge middleware sandbox):`];
+  const lines = [`Per instance (one exporting SDK each: ${writers}):`];
   lines.push(' '.repeat(40) + COLUMNS.map(([, title]) => `  ${title}`).join(''));
   for (const instance of report.instances) {
     lines.push(row(`  ${instance.pod} ${(instance.runtimes.join('+') || '-').padEnd(6)} ${instance.instanceId.slice(0, 8)}…`, instance));

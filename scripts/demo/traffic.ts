@@ -24,6 +24,8 @@ export class TrafficStats {
   readonly failures = new Map<ActorKind, number>();
   readonly events: string[] = [];
   usersLoggedIn = 0;
+  /** When the scenario's incident (the IdP outage) began, if it did. */
+  incidentAt?: number;
 
   count(kind: ActorKind, status: number): void {
     this.requests.set(kind, (this.requests.get(kind) ?? 0) + 1);
@@ -180,6 +182,7 @@ async function revokedUser(plan: TrafficPlan): Promise<void> {
 async function idpOutage(plan: TrafficPlan): Promise<void> {
   await sleep(plan.durationMs / 2, plan.signal);
   if (plan.signal.aborted) return;
+  plan.stats.incidentAt = Date.now();
   const n = await plan.idp.revokeAll();
   plan.stats.events.push(`IdP outage: every grant revoked (${n} artefacts)`);
 }

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NextRequest } from 'next/server';
 import { BrowserClient, CHROME_USER_AGENT, parseForms, type CookieJar } from '../../testkit/index.js';
-import { requestInit, writeHead } from './http-bridge.js';
+import { requestInit, writeHead } from '../../testkit/http-bridge.js';
 
 // Next's server sets this global at startup (node-environment); its request stores are built on it.
 (globalThis as { AsyncLocalStorage?: unknown }).AsyncLocalStorage ??= AsyncLocalStorage;

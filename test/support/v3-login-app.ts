@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { initAuth0 } from '@auth0/nextjs-auth0';
 import { startIdp, loginViaAuthorizationCodeFlow, type Idp } from '../../testkit/index.js';
-import { toNextRequest, writeHead } from './http-bridge.js';
+import { toNextRequest, writeHead } from '../../testkit/http-bridge.js';
 
 export const V3_SECRET = 'integration-secret-of-at-least-thirty-two-characters';
 export const SCOPE = 'openid profile email offline_access';

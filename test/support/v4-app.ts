@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { NextRequest, NextResponse } from 'next/server';
 import { Auth0Client } from '@auth0/nextjs-auth0-v4/server';
 import { CookieJar, loginViaAuthorizationCodeFlow, startIdp, type Idp } from '../../testkit/index.js';
-import { toNextRequest, writeHead } from './http-bridge.js';
+import { toNextRequest, writeHead } from '../../testkit/http-bridge.js';
 
 export const V4_SECRET = 'v4-integration-secret-0123456789abcdef0123456789abcdef';
 export const V4_OTHER_SECRET = 'v4-rotated-secret-fedcba9876543210fedcba9876543210';
