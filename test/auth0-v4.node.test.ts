@@ -152,6 +152,7 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
       'error.type': 'AccessTokenError',
       'auth.oauth.error': 'invalid_grant',
       'auth.error.cause': 'OAuth2Error',
+      'auth.refresh.failure_kind': 'terminal',
     });
     expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
     const [get] = spans(SPANS.tokenGet.name);
@@ -160,6 +161,31 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(
       await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
     ).toBe(before + 1);
+  });
+
+  it('an IdP outage (503 from the token endpoint) is a transient refresh failure; the same token works once it is over', async () => {
+    const { cookie } = await app.login('bob', { ttl: 1 });
+    app.idp.setAccessTokenTtl(3600);
+    await sleep(1200);
+    telemetry.reset();
+    const kind = (failureKind: string) =>
+      count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser', 'auth.refresh.failure_kind': failureKind });
+    const [transientBefore, terminalBefore] = [await kind('transient'), await kind('terminal')];
+    app.idp.failTokenEndpoint(503);
+    try {
+      const thrown = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
+      expect((thrown as AccessTokenError).code).toBe('failed_to_refresh_token');
+    } finally {
+      app.idp.failTokenEndpoint(undefined);
+    }
+    expect(app.idp.tokenRequests().at(-1)).toMatchObject({ grantType: 'refresh_token', outcome: 'failure', status: 503 });
+    const [refresh] = spans(SPANS.tokenRefresh.name);
+    expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.refresh.failure_kind': 'transient', 'http.response.status_code': 503 });
+    expect(await kind('transient')).toBe(transientBefore + 1);
+    expect(await kind('terminal')).toBe(terminalBefore);
+    // Transient indeed: the same cookie refreshes once the IdP is back.
+    const token = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next());
+    expect(token.expiresAt).toBeGreaterThan(Date.now() / 1000 + 3000);
   });
 
   it('the access-token route refreshes too: the refresh failure carries the IdP answer, the handler the SDK code', async () => {

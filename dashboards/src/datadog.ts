@@ -147,6 +147,12 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'failed' }],
       'bars',
     ),
+    realUserFailuresByKind: timeseriesWidget(
+      'realUserFailuresByKind',
+      [{ name: 'failed', query: countQuery(R, [browser, failure], [datadogTag('failureKind')]) }],
+      [{ formula: 'failed' }],
+      'bars',
+    ),
     failuresByClass: timeseriesWidget('failuresByClass', [{ name: 'failed', query: countQuery(R, [failure], [cls]) }], [{ formula: 'failed' }], 'bars'),
     refreshLatency: timeseriesWidget(
       'refreshLatency',

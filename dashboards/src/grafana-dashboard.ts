@@ -118,6 +118,13 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       width: 12,
       queries: [ts('A', sumBy([codeL], rate(R, [browser, failure])), `{{${codeL}}}`)],
     },
+    realUserFailuresByKind: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 12,
+      queries: [ts('A', sumBy([label('failureKind')], rate(R, [browser, failure])), `{{${label('failureKind')}}}`)],
+    },
     failuresByClass: {
       type: 'timeseries',
       unit: 'reqps',
@@ -136,7 +143,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
     unpersisted: {
       type: 'timeseries',
       unit: 'reqps',
-      width: 24,
+      width: 12,
       queries: [ts('A', sumBy([label('unpersistedReason'), classL], rate(U, [])), `{{${label('unpersistedReason')}}} ({{${classL}}})`)],
     },
     middlewareRuns: {

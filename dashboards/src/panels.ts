@@ -42,6 +42,14 @@ export const PANELS = {
       'Browser-class refresh failures per second by OAuth error (invalid_grant: expired, revoked or reused refresh token; ' +
       'server_error / temporarily_unavailable: the IdP). Auth0 logs them as fertft / ferrt.',
   },
+  realUserFailuresByKind: {
+    title: 'Real-user refresh failures: terminal vs transient',
+    description:
+      'Browser-class refresh failures per second by auth.refresh.failure_kind. terminal: the refresh token is dead or the client is ' +
+      'refused (invalid_grant, invalid_client, …); these users must log in again. transient: the IdP or the network failed ' +
+      '(server_error, temporarily_unavailable, HTTP 429 / 5xx, timeouts); the same token works once it is back. Failures with ' +
+      'neither sign count as terminal.',
+  },
   failuresByClass: {
     title: 'Refresh failures by user-agent class',
     description: 'All refresh failures per second, stacked by who sent the request. Bot and monitor noise is a separate band from browsers.',
@@ -131,7 +139,7 @@ export const ROWS: readonly RowMeta[] = [
   { title: 'Is it real users? Who is affected? Since when?', panels: ['realUserSuccess', 'failuresRealVsNoise', 'missingSessionRealShare'] },
   {
     title: 'Token refresh',
-    panels: ['successRatioVsSlo', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],
+    panels: ['successRatioVsSlo', 'realUserFailuresByKind', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],
   },
   {
     title: 'Middleware and sessions',

@@ -45,6 +45,13 @@ export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: 
         res.end(JSON.stringify({ cookie: login.jar.cookieHeader(appUrl) }));
         return;
       }
+      if (url.pathname === '/__test/outage') {
+        // The token endpoint answers this status until called without one.
+        const status = url.searchParams.get('status');
+        idp.failTokenEndpoint(status === null ? undefined : Number(status));
+        res.end('{}');
+        return;
+      }
       if (url.pathname === '/__test/revoke') {
         const revoked = await idp.revokeRefreshTokens(url.searchParams.get('user') ?? undefined);
         res.end(JSON.stringify({ revoked }));

@@ -155,6 +155,7 @@ export function defineV3Suite(
         'auth.error.code': 'invalid_grant',
         'error.type': 'AccessTokenError',
         'auth.error.cause': 'IdentityProviderError',
+        'auth.refresh.failure_kind': 'terminal',
       });
       expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
       const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
@@ -162,6 +163,28 @@ export function defineV3Suite(
       expect(
         await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
       ).toBe(before + 1);
+    });
+
+    it('an IdP outage (503 from the token endpoint) is a transient refresh failure, whatever error the SDK makes of it', async () => {
+      const cookie = await login('alice', 30);
+      telemetry.reset();
+      const kind = (failureKind: string) =>
+        count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser', 'auth.refresh.failure_kind': failureKind });
+      const [transientBefore, terminalBefore] = [await kind('transient'), await kind('terminal')];
+      await fetch(`${env.appUrl}/__test/outage?status=503`);
+      try {
+        const thrown = await auth0.getAccessToken(request(cookie), NextResponse.next()).catch((e: unknown) => e);
+        expect(thrown).toBeInstanceOf(Error);
+      } finally {
+        await fetch(`${env.appUrl}/__test/outage`);
+      }
+      const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+      expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.refresh.failure_kind': 'transient' });
+      expect(await kind('transient')).toBe(transientBefore + 1);
+      expect(await kind('terminal')).toBe(terminalBefore);
+      // The grant survived the outage: the same cookie refreshes now.
+      const token = await auth0.getAccessToken(request(cookie), NextResponse.next());
+      expect(token.accessToken).toBeTypeOf('string');
     });
 
     it('no cookie: ERR_MISSING_SESSION, the session read is missing', async () => {

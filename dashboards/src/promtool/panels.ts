@@ -14,6 +14,7 @@ import {
   INSTRUMENTATION_STAGES,
   INVALID_COOKIE_REASONS,
   METRICS,
+  REFRESH_FAILURE_KINDS,
   MIDDLEWARE_OUTCOMES,
   ROUTE_TYPES,
   REFRESH_OUTCOMES,
@@ -67,6 +68,8 @@ const C = {
   errMissingSession: value(ERROR_CODES, 'ERR_MISSING_SESSION'),
   missingSession: value(ERROR_CODES, 'missing_session'),
   jwtExpired: value(ERROR_TYPES, 'JWTExpired'),
+  terminal: value(REFRESH_FAILURE_KINDS, 'terminal'),
+  transient: value(REFRESH_FAILURE_KINDS, 'transient'),
   expired: value(INVALID_COOKIE_REASONS, 'expired'),
   undecryptable: value(INVALID_COOKIE_REASONS, 'undecryptable'),
   malformed: value(INVALID_COOKIE_REASONS, 'malformed'),
@@ -116,16 +119,31 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   // Refreshes: real users 380 ok + 20 failed per minute on two routes; monitors and bots fail.
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.success, route: DASH }, 228);
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.success, route: ORDERS }, 152);
-  counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', route: DASH }, 12);
-  counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.serverError, errorType: 'IdentityProviderError', route: ORDERS }, 8);
   counter(
     'tokenRefreshes',
-    { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', failureKind: C.terminal, route: DASH },
+    12,
+  );
+  counter(
+    'tokenRefreshes',
+    { userAgentClass: C.browser, outcome: C.failure, errorCode: C.serverError, errorType: 'IdentityProviderError', failureKind: C.transient, route: ORDERS },
+    8,
+  );
+  counter(
+    'tokenRefreshes',
+    {
+      userAgentClass: C.monitor,
+      syntheticType: 'test',
+      outcome: C.failure,
+      errorCode: C.invalidGrant,
+      errorType: 'IdentityProviderError',
+      failureKind: C.terminal,
+    },
     40,
   );
   counter(
     'tokenRefreshes',
-    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', failureKind: C.terminal },
     20,
   );
   // Another service on the same Prometheus: the `$job` filter must keep it out.
@@ -267,6 +285,12 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
       [
         { labels: L({ errorCode: C.invalidGrant }), value: perSec(12) },
         { labels: L({ errorCode: C.serverError }), value: perSec(8) },
+      ],
+    ],
+    realUserFailuresByKind: [
+      [
+        { labels: L({ failureKind: C.terminal }), value: perSec(12) },
+        { labels: L({ failureKind: C.transient }), value: perSec(8) },
       ],
     ],
     failuresByClass: [

@@ -23,6 +23,35 @@ export const HANDLER_OUTCOMES = ['success', 'redirect', 'error'] as const;
 export const TOUCH_OUTCOMES = ['touched', 'missing', 'error'] as const;
 export const UNPERSISTED_REASONS = ['no_response', 'cookie_dropped', 'token_reused', 'read_only_context'] as const;
 
+/**
+ * Whether a failed refresh can succeed later. `terminal`: the refresh token is dead (revoked,
+ * expired, reused) or the client is refused; the user has to log in again. `transient`: the IdP or
+ * the network failed (`server_error`, `temporarily_unavailable`, HTTP 429 / 5xx, timeouts, network
+ * errors, an answer that is not an OAuth response); the same token works once it is back.
+ */
+export const REFRESH_FAILURE_KINDS = ['terminal', 'transient'] as const;
+export type RefreshFailureKind = (typeof REFRESH_FAILURE_KINDS)[number];
+/** What a failure with no transient sign and no listed code counts as: the IdP or the app gave up on the token. */
+export const DEFAULT_REFRESH_FAILURE_KIND: RefreshFailureKind = 'terminal';
+/** OAuth errors (RFC 6749 §5.2, OIDC Core §3.1.2.6) and SDK codes after which retrying the same refresh token cannot work. */
+export const TERMINAL_REFRESH_ERRORS = [
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_request',
+  'access_denied',
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'ERR_MISSING_REFRESH_TOKEN',
+  'missing_refresh_token',
+  'session_expired',
+] as const;
+/** OAuth errors that say the IdP itself is failing for now. */
+export const TRANSIENT_REFRESH_ERRORS = ['server_error', 'temporarily_unavailable'] as const;
+
 export const HANDLER_KINDS = [
   'login',
   'callback',
@@ -244,6 +273,14 @@ export const ATTRIBUTES = {
     values: UNPERSISTED_REASONS,
     type: 'string',
   },
+  failureKind: {
+    key: 'auth.refresh.failure_kind',
+    description:
+      'A failed refresh: `terminal` (the refresh token is dead or the client refused, e.g. `invalid_grant`, `invalid_client`: the user must log in again) or `transient` (`server_error`, `temporarily_unavailable`, HTTP 429 / 5xx, timeouts, network errors: retrying later works). Failures with neither sign are `terminal`.',
+    onMetrics: true,
+    values: REFRESH_FAILURE_KINDS,
+    type: 'string',
+  },
   routeType: {
     key: 'auth.next.route_type',
     description: 'Where an auth error escaped to Next.js (`onRequestError`): a page render, a route handler, a server action, middleware or proxy.',
@@ -302,7 +339,7 @@ export const ATTRIBUTES = {
   },
   statusCode: {
     key: 'http.response.status_code',
-    description: 'Status of the response the middleware or handler returned.',
+    description: 'Status of the response the middleware or handler returned, or of the token endpoint that refused a refresh.',
     onMetrics: false,
     type: 'int',
   },
@@ -464,8 +501,8 @@ export const METRICS = {
     name: 'auth.token.refreshes',
     unit: '{refresh}',
     kind: 'counter',
-    description: 'Refresh-token exchanges with the IdP by outcome; failures carry the OAuth error.',
-    attributes: WITH_ERRORS,
+    description: 'Refresh-token exchanges with the IdP by outcome; failures carry the OAuth error and whether they are terminal or transient.',
+    attributes: [...WITH_ERRORS, 'failureKind'],
     outcomes: REFRESH_OUTCOMES,
   },
   tokenRefreshDuration: {
