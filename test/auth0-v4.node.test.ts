@@ -373,6 +373,29 @@ describe('nextjs-auth0 v4: silent cookie failures', () => {
     ]);
   });
 
+  it('a session too big for one cookie: v4 writes __session__0, __session__1, … and every read measures all of them', async () => {
+    // A profile claim that pushes the session past 4096 bytes, so the SDK itself splits the cookie.
+    app.idp.addAccount({ username: 'carol', password: 'carol-password', name: 'Carol '.repeat(200) });
+    const { cookie } = await app.login('carol' as 'alice');
+    const parts = cookie.split('; ').filter((pair) => /^__session__\d+=/.test(pair));
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    const whole = parts.reduce((bytes, pair) => bytes + pair.length, 0);
+    expect(whole).toBeGreaterThan(4096);
+    const measured = async () => {
+      const [size] = await telemetry.points(METRICS.sessionCookieSize.name, { 'auth.sdk': 'nextjs-auth0-v4', 'auth.outcome': 'found' });
+      const [chunks] = await telemetry.points(METRICS.sessionCookieChunks.name, { 'auth.sdk': 'nextjs-auth0-v4', 'auth.outcome': 'found' });
+      const histogram = (p: typeof size) =>
+        p === undefined || typeof p.value === 'number' ? { sum: 0, count: 0 } : { sum: p.value.sum ?? 0, count: p.value.count };
+      return { size: histogram(size), chunks: histogram(chunks) };
+    };
+    const before = await measured();
+    expect((await auth0.getSession(app.request('/', { cookie })))?.user.sub).toBe('carol');
+    const after = await measured();
+    expect(after.size.count).toBe(before.size.count + 1);
+    expect(after.size.sum - before.size.sum).toBe(whole);
+    expect(after.chunks.sum - before.chunks.sum).toBe(parts.length);
+  });
+
   it('a secret rotation: every existing cookie becomes an invalid read, in getSession and in the middleware', async () => {
     const { cookie } = await app.login('alice');
     const rotated = instrumentAuth0(app.client({ secret: V4_OTHER_SECRET }));

@@ -103,6 +103,19 @@ describe('Auth.js v5', () => {
     expect(exported).not.toContain('alice@example.com');
   });
 
+  it('measures the session cookie of an auth() read in a Server Component, from the request cookies', async () => {
+    const client = await signIn(app.url);
+    const { name, value } = sessionCookieOf(client.jar);
+    const measured = async () =>
+      (await telemetry.points(METRICS.sessionCookieSize.name, { 'auth.sdk': 'authjs-v5', 'auth.outcome': 'found' })).reduce(
+        (sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)),
+        0,
+      );
+    const before = await measured();
+    expect((await serverComponentAuth(client.jar.cookieHeader(app.url)))?.user).toBeDefined();
+    await vi.waitFor(async () => expect(await measured()).toBe(before + `${name}=${value}`.length));
+  });
+
   it('records JWTSessionError from a tampered cookie as an invalid session read', async () => {
     const client = await signIn(app.url);
     const { name, value } = sessionCookieOf(client.jar);

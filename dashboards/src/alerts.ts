@@ -3,7 +3,23 @@
  * recording rules; the Grafana-managed rules get the same expressions with every recording rule
  * expanded inline, so they also work where the recording rules are not loaded.
  */
-import { INSTANCE, JOB, durationSeconds as seconds, PromNames, V, eq, label, ne, re, recordingBase, selector, sumBy, type Matcher } from './promql.js';
+import { SESSION_COOKIE_NEAR_LIMIT_BYTES } from '../../src/core/telemetry/catalog.js';
+import {
+  BUCKET_LABEL,
+  INSTANCE,
+  JOB,
+  durationSeconds as seconds,
+  PromNames,
+  V,
+  eq,
+  label,
+  ne,
+  re,
+  recordingBase,
+  selector,
+  sumBy,
+  type Matcher,
+} from './promql.js';
 import type { BuildOptions } from './options.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -56,6 +72,10 @@ export const THRESHOLDS = {
   invalidCookieRatio: 0.05,
   invalidCookieMinPer15m: 20,
   invalidCookieFor: '15m',
+  /** Share of real-user session reads whose cookie is above SESSION_COOKIE_NEAR_LIMIT_BYTES, and how many in 30 minutes at least. */
+  cookieNearLimitRatio: 0.01,
+  cookieNearLimitMinPer30m: 10,
+  cookieNearLimitFor: '15m',
   noiseGrowthFactor: 3,
   noiseMinPerHour: 100,
   noiseFor: '15m',
@@ -66,6 +86,7 @@ export const ALERT_NAMES = {
   unpersisted: 'AuthUnpersistedRefreshes',
   middleware: 'AuthMiddlewareErrors',
   invalidCookies: 'AuthInvalidSessionCookies',
+  cookieSize: 'AuthSessionCookiesNearLimit',
   noise: 'AuthSyntheticNoiseGrowth',
 } as const;
 
@@ -224,6 +245,31 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       ].join('\n'),
   };
 
+  const cookieCount = selector(P.histogram('sessionCookieSize', 'count'), browser);
+  const cookieUnderLimit = selector(P.histogram('sessionCookieSize', 'bucket'), [...browser, eq(BUCKET_LABEL, String(SESSION_COOKIE_NEAR_LIMIT_BYTES))]);
+  const overLimit = (fn: 'rate' | 'increase') =>
+    `(${sumBy(byJob, `${fn}(${cookieCount}[30m])`)} - ${onJob} ${sumBy(byJob, `${fn}(${cookieUnderLimit}[30m])`)})`;
+  const kib = SESSION_COOKIE_NEAR_LIMIT_BYTES / 1024;
+  const cookieSizeAlert: AlertDef = {
+    alert: ALERT_NAMES.cookieSize,
+    severity: 'warning',
+    for: THRESHOLDS.cookieNearLimitFor,
+    summary: "Real users' session cookies approach the header size limit on {{ $labels.job }}",
+    description:
+      `{{ $value | humanizePercentage }} of real-user session reads on {{ $labels.job }} carried a session cookie above ${kib} KiB (all chunks ` +
+      'together), close to the 8 KiB header limit of common proxies and load balancers. Past it, requests fail with 400 / 431 ' +
+      '(Request Header Or Cookie Too Large) before the app runs, and logins stop working for those users.',
+    lookbackSeconds: 1800,
+    expr: () =>
+      [
+        `${overLimit('rate')}`,
+        `  / ${onJob} ${sumBy(byJob, `rate(${cookieCount}[30m])`)}`,
+        `  > ${num(THRESHOLDS.cookieNearLimitRatio)}`,
+        'and',
+        `${overLimit('increase')} >= ${THRESHOLDS.cookieNearLimitMinPer30m}`,
+      ].join('\n'),
+  };
+
   // ---- synthetic and bot noise (info, never pages) --------------------------------------------
   const requests = P.counter('tokenRequests');
   const requestsBase = recordingBase('tokenRequests');
@@ -266,7 +312,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       alerts: [burnAlert],
     },
     { name: 'nextjs-auth-otel.middleware', interval: '1m', records: [mwErrors, mwRuns], alerts: [middlewareAlert] },
-    { name: 'nextjs-auth-otel.sessions', interval: '1m', records: [], alerts: [unpersistedAlert, invalidAlert] },
+    { name: 'nextjs-auth-otel.sessions', interval: '1m', records: [], alerts: [unpersistedAlert, invalidAlert, cookieSizeAlert] },
     {
       name: 'nextjs-auth-otel.noise',
       interval: '1m',

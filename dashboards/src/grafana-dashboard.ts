@@ -203,6 +203,22 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
         ts(String.fromCharCode(65 + i), quantile(q, P.histogram('tokenRemainingLifetime', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
       ),
     },
+    sessionCookieSize: {
+      type: 'timeseries',
+      unit: 'bytes',
+      width: 12,
+      queries: [0.5, 0.95, 0.99].map((q, i) =>
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('sessionCookieSize', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
+      ),
+    },
+    sessionCookieChunks: {
+      type: 'timeseries',
+      unit: 'short',
+      width: 12,
+      queries: [0.5, 0.99].map((q, i) =>
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('sessionCookieChunks', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
+      ),
+    },
     handlerRuns: {
       type: 'timeseries',
       unit: 'reqps',

@@ -94,6 +94,18 @@ export const PANELS = {
       'Auth errors that escaped a request to Next.js onRequestError (Next 15+), by route type (render, route, action, ' +
       'middleware, proxy) and error code: errors no code path handled, such as the JWTExpired 500 of nextjs-auth0 4.5.1.',
   },
+  sessionCookieSize: {
+    title: 'Session cookie size (real users)',
+    description:
+      "Size of the session cookie at real users' session reads, every chunk together (appSession.0, __session__0, " +
+      'next-auth.session-token.0, …): p50 / p95 / p99. One cookie holds 4096 bytes, beyond that the SDK splits it into chunks; ' +
+      "the whole Cookie header meets proxy limits of 8 KiB (nginx, many load balancers) and Node's 16 KiB of headers. " +
+      'Growth comes from ID-token claims, many audiences or connected accounts kept in the session.',
+  },
+  sessionCookieChunks: {
+    title: 'Session cookie chunks (real users)',
+    description: "How many cookies real users' sessions are split into: p50 / p99 / max. 1 means the session fits in one cookie.",
+  },
   sessionAge: {
     title: 'Session age at read (real users)',
     description: 'How long ago the sessions read by real users were created (login). Heatmap of the session-age histogram.',
@@ -143,7 +155,17 @@ export const ROWS: readonly RowMeta[] = [
   },
   {
     title: 'Middleware and sessions',
-    panels: ['middlewareRuns', 'middlewareLatency', 'missingSessionByClass', 'requestErrors', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry'],
+    panels: [
+      'middlewareRuns',
+      'middlewareLatency',
+      'missingSessionByClass',
+      'requestErrors',
+      'invalidCookies',
+      'sessionAge',
+      'tokenTimeToExpiry',
+      'sessionCookieSize',
+      'sessionCookieChunks',
+    ],
   },
   { title: 'Login, callback and logout handlers', panels: ['handlerRuns', 'handlerErrors'] },
   { title: 'Routes', panels: ['perRoute'] },

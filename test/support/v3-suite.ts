@@ -30,7 +30,7 @@ export function defineV3Suite(
   const login = async (user: string, ttl: number): Promise<string> => {
     const response = await fetch(`${env.appUrl}/__test/login?user=${user}&ttl=${ttl}`);
     const { cookie } = (await response.json()) as { cookie: string };
-    expect(cookie).toMatch(/appSession=/);
+    expect(cookie).toMatch(/appSession(\.0)?=/);
     return cookie;
   };
   const request = (cookie: string | undefined, userAgent = CHROME_UA, extra: Record<string, string> = {}) =>
@@ -185,6 +185,22 @@ export function defineV3Suite(
       // The grant survived the outage: the same cookie refreshes now.
       const token = await auth0.getAccessToken(request(cookie), NextResponse.next());
       expect(token.accessToken).toBeTypeOf('string');
+    });
+
+    it('a session too big for one cookie: v3 writes appSession.0, appSession.1, … and the read measures all of them', async () => {
+      const cookie = await login('carol', 3600);
+      const parts = cookie.split('; ').filter((pair) => /^appSession\.\d+=/.test(pair));
+      expect(parts.length).toBeGreaterThanOrEqual(2);
+      const whole = parts.reduce((bytes, pair) => bytes + pair.length, 0);
+      expect(whole).toBeGreaterThan(4096);
+      const measured = async (metric: string) => {
+        const points = await telemetry.points(metric, { 'auth.runtime': runtime, 'auth.outcome': 'found' });
+        return points.reduce((sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)), 0);
+      };
+      const [bytesBefore, chunksBefore] = [await measured(METRICS.sessionCookieSize.name), await measured(METRICS.sessionCookieChunks.name)];
+      expect((await auth0.getSession(request(cookie), NextResponse.next())).user.sub).toBe('carol');
+      expect((await measured(METRICS.sessionCookieSize.name)) - bytesBefore).toBe(whole);
+      expect((await measured(METRICS.sessionCookieChunks.name)) - chunksBefore).toBe(parts.length);
     });
 
     it('no cookie: ERR_MISSING_SESSION, the session read is missing', async () => {

@@ -103,6 +103,11 @@ const SESSION_AGE_MONITOR = [30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const TOKEN_LIFETIME_BROWSER = [0, 0, 1, 1, 2, 4, 4, 8, 10, 10, 20, 0, 0, 0];
 const MIDDLEWARE_DURATION_BROWSER = [0, 40, 200, 240, 90, 16, 8, 4, 2, 0, 0, 0, 0, 0];
 const MIDDLEWARE_DURATION_MONITOR = [0, 60, 50, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/** Session cookie sizes: most real users' sessions fit in one cookie, some are chunked, a few near 8 KiB; a bot replays a huge one. */
+const COOKIE_SIZE_BROWSER = [0, 40, 200, 160, 60, 20, 10, 6, 3, 1, 0, 0, 0, 0];
+const COOKIE_SIZE_BOT = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0];
+const COOKIE_CHUNKS_BROWSER = [460, 34, 6, 0, 0, 0, 0];
+const COOKIE_CHUNKS_BOT = [0, 0, 0, 0, 0, 20, 0];
 
 export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.yaml'): string {
   const names = new PromNames(o.naming);
@@ -256,6 +261,10 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   series.push(...S.histogram('tokenRemainingLifetime', { userAgentClass: C.browser, outcome: C.cached }, TOKEN_LIFETIME_BROWSER, T));
   series.push(...S.histogram('middlewareDuration', { userAgentClass: C.browser, outcome: C.pass }, MIDDLEWARE_DURATION_BROWSER, T));
   series.push(...S.histogram('middlewareDuration', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.pass }, MIDDLEWARE_DURATION_MONITOR, T));
+  series.push(...S.histogram('sessionCookieSize', { userAgentClass: C.browser, outcome: C.found }, COOKIE_SIZE_BROWSER, T));
+  series.push(...S.histogram('sessionCookieSize', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid }, COOKIE_SIZE_BOT, T));
+  series.push(...S.histogram('sessionCookieChunks', { userAgentClass: C.browser, outcome: C.found }, COOKIE_CHUNKS_BROWSER, T));
+  series.push(...S.histogram('sessionCookieChunks', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid }, COOKIE_CHUNKS_BOT, T));
 
   // ---- what each panel must show -------------------------------------------------------------
   const perSec = (perMinute: number) => perMinute / 60;
@@ -264,13 +273,19 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     Object.fromEntries(Object.entries(attrs).map(([k, v]) => [label(k as AttributeName), v!]));
   const one = (v: number) => [{ labels: {}, value: v }];
   const sumBuckets = (...sets: number[][]) => sets[0]!.map((_, i) => sets.reduce((s, set) => s + set[i]!, 0));
-  const quantiles = (metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime' | 'middlewareDuration', perBucket: number[], qs: number[]) => {
+  const quantiles = (
+    metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime' | 'middlewareDuration' | 'sessionCookieSize' | 'sessionCookieChunks',
+    perBucket: number[],
+    qs: number[],
+  ) => {
     const cum = cumulativeBuckets(METRICS[metric].buckets, perBucket);
     return qs.map((q) => one(bucketQuantile(q, cum)));
   };
   const durations = quantiles('tokenRefreshDuration', sumBuckets(REFRESH_DURATION_BROWSER, REFRESH_DURATION_MONITOR), [0.5, 0.95, 0.99]);
   const middlewareDurations = quantiles('middlewareDuration', sumBuckets(MIDDLEWARE_DURATION_BROWSER, MIDDLEWARE_DURATION_MONITOR), [0.5, 0.95, 0.99]);
   const lifetimes = quantiles('tokenRemainingLifetime', TOKEN_LIFETIME_BROWSER, [0.05, 0.5, 0.95]);
+  const cookieSizes = quantiles('sessionCookieSize', COOKIE_SIZE_BROWSER, [0.5, 0.95, 0.99]);
+  const cookieChunks = quantiles('sessionCookieChunks', COOKIE_CHUNKS_BROWSER, [0.5, 0.99]);
   const sessionAgeBuckets = cumulativeBuckets(METRICS.sessionAge.buckets, SESSION_AGE_BROWSER).map((b) => ({
     labels: { [BUCKET_LABEL]: leValue(b.le) },
     value: b.count * RI,
@@ -366,6 +381,8 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     ],
     sessionAge: [sessionAgeBuckets],
     tokenTimeToExpiry: lifetimes,
+    sessionCookieSize: cookieSizes,
+    sessionCookieChunks: cookieChunks,
     perRoute: [
       [
         { labels: L({ route: DASH }), value: overRange(228 + 12) },

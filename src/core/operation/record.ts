@@ -44,6 +44,10 @@ export function recordMetrics(
   switch (kind) {
     case 'sessionRead':
       if (result.outcome === 'found' && result.sessionAge !== undefined) recorder.record('sessionAge', facts, result.sessionAge);
+      if (result.cookieBytes !== undefined && result.cookieChunks !== undefined) {
+        recorder.record('sessionCookieSize', facts, result.cookieBytes);
+        recorder.record('sessionCookieChunks', facts, result.cookieChunks);
+      }
       break;
     case 'tokenGet':
       if (result.tokenExpiresIn !== undefined) recorder.record('tokenRemainingLifetime', facts, result.tokenExpiresIn);

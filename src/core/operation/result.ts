@@ -26,4 +26,7 @@ export type OperationResult = {
   errorType?: string;
   /** Next's `routeType` of an error that reached `onRequestError`. */
   routeType?: string;
+  /** The session cookie a read found, measured whole (every chunk). */
+  cookieBytes?: number;
+  cookieChunks?: number;
 };

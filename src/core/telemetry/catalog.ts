@@ -461,6 +461,15 @@ export const TOKEN_LIFETIME_BUCKETS = [
   6 * HOUR,
   DAY,
 ] as const;
+/**
+ * Session cookie sizes: browsers keep at most 4096 bytes per cookie (name and value), which is why
+ * the SDKs split larger sessions into chunks; the whole `Cookie` header then meets the proxy and
+ * server limits (8 KiB per header line in nginx and many load balancers, 16 KiB of headers in Node).
+ */
+export const SESSION_COOKIE_SIZE_BUCKETS = [512, 1024, 2048, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 12288, 16384, 32768] as const;
+/** The size above which a real user's session cookie is close to an 8 KiB header limit (the alert's threshold, a bucket bound). */
+export const SESSION_COOKIE_NEAR_LIMIT_BYTES = 6144;
+export const SESSION_COOKIE_CHUNK_BUCKETS = [1, 2, 3, 4, 6, 8] as const;
 export const REFRESH_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 export const MIDDLEWARE_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
@@ -480,6 +489,23 @@ export const METRICS = {
     description: 'Age of the session at each read that finds one.',
     attributes: COMMON,
     buckets: SESSION_AGE_BUCKETS,
+  },
+  sessionCookieSize: {
+    name: 'auth.session.cookie.size',
+    unit: 'By',
+    kind: 'histogram',
+    description:
+      'Total size of the session cookie at each read that has one: every chunk (`appSession.0`, `__session__0`, `next-auth.session-token.0`, …) as `name=value`, measured whole.',
+    attributes: COMMON,
+    buckets: SESSION_COOKIE_SIZE_BUCKETS,
+  },
+  sessionCookieChunks: {
+    name: 'auth.session.cookie.chunks',
+    unit: '{chunk}',
+    kind: 'histogram',
+    description: 'How many cookies the session is split into at each read that has one (1 when it is not chunked).',
+    attributes: COMMON,
+    buckets: SESSION_COOKIE_CHUNK_BUCKETS,
   },
   tokenRequests: {
     name: 'auth.token.requests',

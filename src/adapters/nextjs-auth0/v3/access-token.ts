@@ -9,6 +9,7 @@ import type { Operation } from '../../../core/operation/operation.js';
 import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsUntil, subOf } from '../../../core/parsing/parse.js';
 import { sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
+import { requestCookieSize, storeCookieSize, withCookieSize, type CookieSize } from '../../../core/parsing/cookie-size.js';
 import { appRouterRequest, sessionCookieSnapshot, type AppRouterRequest } from '../../next/app-router.js';
 import { codeOf, isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, requestCookie, sessionFacts, type V3Context, type V3Session } from './context.js';
@@ -74,6 +75,11 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
     return this.request !== undefined ? requestCookie(this.ctx, this.request) : this.before?.first;
   }
 
+  private cookieSize(): CookieSize | undefined {
+    if (this.request !== undefined) return requestCookieSize(this.request, this.ctx.cookieName);
+    return this.appRouter && storeCookieSize(this.appRouter.cookies, this.ctx.cookieName);
+  }
+
   result = (value: AccessTokenResult, operation: Operation): OperationResult => {
     const outcome = operation.refreshed !== undefined ? 'refreshed' : 'cached';
     try {
@@ -97,7 +103,8 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
     const cookie = this.cookie();
     // A session cookie was sent, yet the SDK found no session in it (tampered, rotated secret,
     // expired): a session read that failed, which ERR_MISSING_SESSION alone would hide.
-    if (cookie !== undefined && codeOf(thrown) === 'ERR_MISSING_SESSION') operation.child('sessionRead').end(sessionFacts(false, cookie));
+    if (cookie !== undefined && codeOf(thrown) === 'ERR_MISSING_SESSION')
+      operation.child('sessionRead').end(withCookieSize(sessionFacts(false, cookie), this.cookieSize()));
     return { outcome: 'error', error: thrown, sessionAge: sessionAgeFromJwe(cookie) };
   };
 }

@@ -10,6 +10,7 @@ import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parsing/pa
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, readFacts, requestCookieFacts, sessionWrites, type V4Context } from './context.js';
 import type { CookieFacts } from './session-cookie.js';
+import { withCookieSize } from '../../../core/parsing/cookie-size.js';
 
 export function wrapMiddleware(ctx: V4Context, middleware: AnyFunction): AnyFunction {
   return named(function (request: unknown, ...rest: unknown[]) {
@@ -78,7 +79,10 @@ function runRollingTouch(ctx: V4Context, request: unknown, call: () => unknown):
       result: (response: unknown, operation) => {
         expectSessionCookies(request, response, ctx.isSessionCookie);
         const touched = sessionWrites(ctx, response) > 0;
-        operation.child('sessionRead').end(touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false }));
+        const facts = cookie ?? { present: false };
+        operation
+          .child('sessionRead')
+          .end(touched ? withCookieSize({ outcome: 'found' }, facts.present ? facts.size : undefined) : readFacts(undefined, facts));
         return { outcome: touched ? 'touched' : 'missing' };
       },
       error: (thrown) => ({ outcome: 'error', error: thrown }),
