@@ -199,6 +199,8 @@ export function defineV3Suite(
       };
       const [bytesBefore, chunksBefore] = [await measured(METRICS.sessionCookieSize.name), await measured(METRICS.sessionCookieChunks.name)];
       expect((await auth0.getSession(request(cookie), NextResponse.next())).user.sub).toBe('carol');
+      // The age comes from the header in the first chunk.
+      expect(telemetry.finishedSpans(SPANS.sessionRead.name).at(-1)!.attributes['auth.session.age']).toBeGreaterThanOrEqual(0);
       expect((await measured(METRICS.sessionCookieSize.name)) - bytesBefore).toBe(whole);
       expect((await measured(METRICS.sessionCookieChunks.name)) - chunksBefore).toBe(parts.length);
     });
