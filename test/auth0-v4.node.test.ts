@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { NextRequest, NextResponse } from 'next/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessTokenError } from '@auth0/nextjs-auth0-v4/errors';
 import type { Auth0Client } from '@auth0/nextjs-auth0-v4/server';
 import { instrumentAuth0 } from '../src/auth0.js';
@@ -161,6 +161,30 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(
       await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
     ).toBe(before + 1);
+  });
+
+  it('a revoked session failing every request counts once per hour as an affected session, not once per failure', async () => {
+    const { cookie } = await app.login('bob', { ttl: 1 });
+    await app.idp.revokeRefreshTokens('bob');
+    await sleep(1200);
+    const filter = { 'auth.affected.outcome': 'refresh_failure', 'auth.refresh.failure_kind': 'terminal', 'auth.user_agent.class': 'browser' };
+    const affected = () => count(METRICS.sessionsAffected.name, filter);
+    const failures = () => count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser' });
+    const [affectedBefore, failuresBefore] = [await affected(), await failures()];
+    const attempt = () => auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch(() => undefined);
+    await attempt();
+    await attempt();
+    await vi.waitFor(async () => expect(await failures()).toBe(failuresBefore + 2));
+    expect(await affected()).toBe(affectedBefore + 1);
+    // An hour later the same session fails again: a new bucket, counted again.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3600_000 });
+    try {
+      await attempt();
+      await vi.waitFor(async () => expect(await affected()).toBe(affectedBefore + 2));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await failures()).toBe(failuresBefore + 3);
   });
 
   it('an IdP outage (503 from the token endpoint) is a transient refresh failure; the same token works once it is over', async () => {

@@ -41,6 +41,11 @@ export interface AlertDef {
   /** Prometheus template syntax (`{{ $labels.job }}`, `{{ $value | humanizePercentage }}`). */
   readonly summary: string;
   readonly description: string;
+  /**
+   * A sentence appended to the description: `prometheus` may query (`{{ with printf … | query }}`),
+   * `elsewhere` is what Grafana-managed rules say instead (their templates cannot query).
+   */
+  readonly queried?: { readonly prometheus: string; readonly elsewhere: string };
   readonly expr: (ref: Ref) => string;
   /** The longest range the expression reads, for Grafana's relativeTimeRange. */
   readonly lookbackSeconds: number;
@@ -151,6 +156,12 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       `(long window), burning the ${num(o.slo * 100)} % refresh SLO's error budget fast ` +
       `(1h and 5m above ${THRESHOLDS.burnRates[0]!.factor}x, or 6h and 30m above ${THRESHOLDS.burnRates[1]!.factor}x). ` +
       'Bots, monitors and prefetches are excluded. Users whose refresh fails lose their access token and are sent back to login.',
+    queried: {
+      prometheus:
+        `Distinct real-user sessions with a failed refresh in the last hour: {{ with printf "${affectedLastHour(P, realUsers)}" $labels.job | query }}` +
+        '{{ . | first | value | humanize }}{{ else }}unknown{{ end }}.',
+      elsewhere: 'The Real users affected panel counts the distinct sessions.',
+    },
     lookbackSeconds: Math.max(...windows.map(seconds)),
     expr: (ref) => {
       const pairs = THRESHOLDS.burnRates.map(({ long, short, factor }) => {
@@ -320,6 +331,16 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       alerts: [noiseAlert],
     },
   ];
+}
+
+/** The description Prometheus renders: with the queried sentence, if the alert has one. */
+export const prometheusDescription = (a: AlertDef): string => (a.queried ? `${a.description} ${a.queried.prometheus}` : a.description);
+
+/** The PromQL of the distinct real-user sessions with a failed refresh over the last hour on one job (`%s`), for `printf`. */
+function affectedLastHour(P: PromNames, browser: readonly Matcher[]): string {
+  const matchers = [...browser, eq(label('affectedOutcome'), V.affectedRefreshFailure), eq(JOB, '%s')];
+  // Single quotes: the query sits inside a Go template string literal.
+  return sumBy([JOB], `increase(${selector(P.counter('sessionsAffected'), matchers)}[1h])`).replaceAll('"', "'");
 }
 
 export function allAlerts(o: BuildOptions): AlertDef[] {

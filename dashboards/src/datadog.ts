@@ -123,6 +123,24 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
         ],
       },
     },
+    realUsersAffected: {
+      definition: {
+        type: 'query_table',
+        title: PANELS.realUsersAffected.title,
+        title_size: '16',
+        title_align: 'left',
+        requests: [
+          {
+            queries: metricQueries([
+              { name: 'affected', query: countQuery('sessionsAffected', [browser], [datadogTag('affectedOutcome')]), aggregator: 'sum' },
+            ]),
+            formulas: [{ formula: 'affected', alias: 'sessions affected' }],
+            response_format: 'scalar',
+            sort: { count: 10, order_by: [{ type: 'formula', index: 0, order: 'desc' }] },
+          },
+        ],
+      },
+    },
     missingSessionRealShare: queryValueWidget(
       'missingSessionRealShare',
       [

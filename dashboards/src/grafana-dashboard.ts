@@ -87,22 +87,28 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       type: 'stat',
       unit: 'percentunit',
       sloLine: o.slo,
-      width: 8,
+      width: 6,
       queries: [instant('A', `${sumBy([], increase(R, [browser, success]))}\n/\n${sumBy([], increase(R, [browser]))}`, 'real users')],
     },
     failuresRealVsNoise: {
       type: 'stat',
       unit: 'short',
-      width: 8,
+      width: 6,
       queries: [
         instant('A', sumBy([], increase(R, [browser, failure])), 'real users'),
         instant('B', sumBy([], increase(R, [notBrowser, failure])), 'bots, monitors, prefetches, CLIs'),
       ],
     },
+    realUsersAffected: {
+      type: 'stat',
+      unit: 'short',
+      width: 6,
+      queries: [instant('A', sumBy([label('affectedOutcome')], increase(P.counter('sessionsAffected'), [browser])), `{{${label('affectedOutcome')}}}`)],
+    },
     missingSessionRealShare: {
       type: 'stat',
       unit: 'percentunit',
-      width: 8,
+      width: 6,
       queries: [instant('A', `${sumBy([], increase(T, [browser, missingSession]))}\n/\n${sumBy([], increase(T, [missingSession]))}`, 'from real browsers')],
     },
     successRatioVsSlo: {

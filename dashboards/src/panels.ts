@@ -26,6 +26,14 @@ export const PANELS = {
       'Failed refresh-token exchanges over the selected time range, split into real users (browser class) and everything else. ' +
       'If nearly all failures are on the right, it is noise.',
   },
+  realUsersAffected: {
+    title: 'Real users affected',
+    description:
+      'Distinct real-user (browser) sessions that had a failed refresh, a lost rotation or an unreadable session cookie, by what ' +
+      'happened (auth.sessions.affected). Each session counts once per hour, known by a keyed hash that never leaves the app, so ' +
+      'over a range longer than an hour a session affected in several hours counts once per hour. Without a shared claim store ' +
+      'each instance de-duplicates on its own: a session whose requests reach N instances counts up to N times.',
+  },
   missingSessionRealShare: {
     title: 'ERR_MISSING_SESSION from real browsers',
     description:
@@ -148,7 +156,10 @@ export const PANELS = {
 export type PanelKey = keyof typeof PANELS;
 
 export const ROWS: readonly RowMeta[] = [
-  { title: 'Is it real users? Who is affected? Since when?', panels: ['realUserSuccess', 'failuresRealVsNoise', 'missingSessionRealShare'] },
+  {
+    title: 'Is it real users? Who is affected? Since when?',
+    panels: ['realUserSuccess', 'failuresRealVsNoise', 'realUsersAffected', 'missingSessionRealShare'],
+  },
   {
     title: 'Token refresh',
     panels: ['successRatioVsSlo', 'realUserFailuresByKind', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],

@@ -3,6 +3,7 @@
  * `src/core/telemetry/naming.ts`; nothing here spells one out.
  */
 import {
+  AFFECTED_OUTCOMES,
   ERROR_CODES,
   ERROR_TYPES,
   HANDLER_OUTCOMES,
@@ -57,6 +58,7 @@ export const V = {
   handlerError: value(HANDLER_OUTCOMES, 'error'),
   sessionFound: value(SESSION_READ_OUTCOMES, 'found'),
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
+  affectedRefreshFailure: value(AFFECTED_OUTCOMES, 'refresh_failure'),
   /** The "no session" codes of nextjs-auth0 v3 and v4. */
   missingSessionCodes: [value(ERROR_CODES, 'ERR_MISSING_SESSION'), value(ERROR_CODES, 'missing_session')],
   /** HTTP 5xx statuses recorded in `error.type`. */

@@ -11,6 +11,7 @@ import {
   ERROR_TYPES,
   HANDLER_KINDS,
   HANDLER_OUTCOMES,
+  AFFECTED_OUTCOMES,
   INSTRUMENTATION_STAGES,
   INVALID_COOKIE_REASONS,
   METRICS,
@@ -69,6 +70,9 @@ const C = {
   missingSession: value(ERROR_CODES, 'missing_session'),
   jwtExpired: value(ERROR_TYPES, 'JWTExpired'),
   terminal: value(REFRESH_FAILURE_KINDS, 'terminal'),
+  affectedRefresh: value(AFFECTED_OUTCOMES, 'refresh_failure'),
+  affectedLost: value(AFFECTED_OUTCOMES, 'lost_rotation'),
+  affectedCookie: value(AFFECTED_OUTCOMES, 'invalid_cookie'),
   transient: value(REFRESH_FAILURE_KINDS, 'transient'),
   expired: value(INVALID_COOKIE_REASONS, 'expired'),
   undecryptable: value(INVALID_COOKIE_REASONS, 'undecryptable'),
@@ -193,6 +197,12 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('sessionReads', { userAgentClass: C.browser, outcome: C.invalid, invalidReason: C.undecryptable }, 3);
   counter('sessionReads', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid, invalidReason: C.malformed }, 10);
   counter('sessionReads', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.missing }, 120);
+  // Distinct sessions affected (each once per hour): real users by outcome and kind; bots with broken cookies.
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedRefresh, failureKind: C.terminal }, 0.4);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedRefresh, failureKind: C.transient }, 0.6);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedLost }, 0.2);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedCookie }, 0.3);
+  counter('sessionsAffected', { userAgentClass: C.bot, syntheticType: 'bot', affectedOutcome: C.affectedCookie }, 5);
   // Unpersisted refreshes.
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.readOnly }, 9);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
@@ -294,6 +304,13 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   const expected: Record<PanelKey, { labels: Labels; value: number }[][]> = {
     realUserSuccess: [one(overRange(380) / overRange(400))],
     failuresRealVsNoise: [one(overRange(20)), one(overRange(40 + 20))],
+    realUsersAffected: [
+      [
+        { labels: L({ affectedOutcome: C.affectedRefresh }), value: overRange(1) },
+        { labels: L({ affectedOutcome: C.affectedLost }), value: overRange(0.2) },
+        { labels: L({ affectedOutcome: C.affectedCookie }), value: overRange(0.3) },
+      ],
+    ],
     missingSessionRealShare: [one(overRange(4) / overRange(4 + 120 + 60 + 16))],
     successRatioVsSlo: [[{ labels: { [JOB]: SUBSTITUTIONS.job }, value: 380 / 400 }]],
     realUserFailuresByCode: [

@@ -23,7 +23,7 @@ import {
   UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
 } from '../../../src/core/telemetry/catalog.js';
-import { ALERT_NAMES, allAlerts, inlineRef, recordedRef, runbookAnchor } from '../alerts.js';
+import { ALERT_NAMES, allAlerts, inlineRef, prometheusDescription, recordedRef, runbookAnchor } from '../alerts.js';
 import type { BuildOptions } from '../options.js';
 import { BUCKET_LABEL, JOB, PromNames, label, value } from '../promql.js';
 import { GENERATED_HEADER } from '../rules-render.js';
@@ -49,6 +49,8 @@ export interface Firing {
   readonly labels: Labels;
   /** The alert's `$value` at that minute, for its annotations. */
   readonly value: number;
+  /** What the description's query returns (distinct affected sessions), when the group has such series. */
+  readonly queried?: number;
 }
 
 export interface Check {
@@ -240,16 +242,20 @@ function burnGroups(ctx: Ctx, fleet: Fleet) {
   const outage = fleetGroup(
     fleet,
     { restartAt: 366, lastAt: 376 },
-    'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min',
+    'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min; 4 new sessions affected a minute',
     (d) => {
       const r = refreshes(ctx, lin([360, 60], [25, 30]), lin([360, 0], [25, 30]));
       const [ok, fail] = [d(r.ok), d(r.fail)];
+      const affected = d(
+        S.counter('sessionsAffected', { userAgentClass: cls.browser, affectedOutcome: 'refresh_failure', failureKind: 'terminal' }, lin([360, 0], [25, 4])),
+      );
+      const paged = { labels: job, value: ratioOf(fail, ok, 385, 60), queried: increaseOf(affected, 385, 60) };
       return {
-        series: [...ok, ...fail],
+        series: [...ok, ...fail, ...affected],
         checks: [
           { at: 360 },
           { at: 370 }, // 1h ratio 8.3 %: below 14.4 x 1 %
-          { at: 385, firing: burn(job, ratioOf(fail, ok, 385, 60)) },
+          { at: 385, firing: { [ALERT_NAMES.burn]: [paged] } },
         ],
       };
     },
@@ -518,7 +524,7 @@ export function scenarioFiles(
               exp_labels: { ...f.labels, severity: a.severity },
               exp_annotations: {
                 summary: renderTemplate(a.summary, f.labels, f.value),
-                description: renderTemplate(a.description, f.labels, f.value),
+                description: renderTemplate(prometheusDescription(a), f.labels, f.value, f.queried),
                 runbook_url: `${o.runbookUrl}#${runbookAnchor(a.alert)}`,
               },
             })),

@@ -8,6 +8,7 @@ import { currentRuntime } from './runtime.js';
 import { UserHasher } from '../telemetry/user-hash.js';
 import { InMemoryRefreshTokenLedger, RefreshTokenFingerprinter, type RefreshTokenLedger } from '../refresh/refresh-ledger.js';
 import type { HeaderSource } from '../parsing/headers.js';
+import { AffectedSessions } from '../affected/affected-sessions.js';
 
 export type Engine = {
   readonly recorder: Recorder;
@@ -18,6 +19,12 @@ export type Engine = {
   spans: SpanMode;
   /** Refresh tokens already exchanged, for lost-rotation detection; never exported. */
   refreshTokens: { ledger: RefreshTokenLedger; fingerprinter: RefreshTokenFingerprinter };
+  /**
+   * Distinct affected sessions (`auth.sessions.affected`). Its `store` is the seam for a shared
+   * store offering `claim(key, ttlSeconds)` (the shared lost-rotation ledger's): set through the
+   * `affectedSessions.store` option; in memory and per instance by default.
+   */
+  affected: AffectedSessions;
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
 };
@@ -38,6 +45,7 @@ export function engine(): Engine {
       spanHook: undefined,
       spans: 'all',
       refreshTokens: { ledger: new InMemoryRefreshTokenLedger(), fingerprinter: new RefreshTokenFingerprinter() },
+      affected: new AffectedSessions(),
     };
     holder[ENGINE_KEY] = current;
   }
@@ -53,6 +61,7 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   current.hasher = valid.hashUserId ? new UserHasher(valid.hashUserId.salt) : undefined;
   current.spanHook = valid.spanHook;
   current.spans = valid.spans ?? 'all';
+  if (valid.affectedSessions !== undefined) current.affected = new AffectedSessions(valid.affectedSessions);
   const ledger = valid.refreshTokenLedger;
   if (ledger !== undefined) {
     current.refreshTokens = {

@@ -35,7 +35,7 @@ export class InMemoryRefreshTokenLedger implements RefreshTokenLedger {
   }
 }
 
-function randomSalt(): string {
+export function randomSalt(): string {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -49,6 +49,10 @@ export const TERMINAL_REFRESH_ERRORS = [
   'missing_refresh_token',
   'session_expired',
 ] as const;
+/** What happened to a session counted in `auth.sessions.affected`. */
+export const AFFECTED_OUTCOMES = ['refresh_failure', 'lost_rotation', 'invalid_cookie'] as const;
+export type AffectedOutcome = (typeof AFFECTED_OUTCOMES)[number];
+
 /** OAuth errors that say the IdP itself is failing for now. */
 export const TRANSIENT_REFRESH_ERRORS = ['server_error', 'temporarily_unavailable'] as const;
 
@@ -279,6 +283,13 @@ export const ATTRIBUTES = {
       'A failed refresh: `terminal` (the refresh token is dead or the client refused, e.g. `invalid_grant`, `invalid_client`: the user must log in again) or `transient` (`server_error`, `temporarily_unavailable`, HTTP 429 / 5xx, timeouts, network errors: retrying later works). Failures with neither sign are `terminal`.',
     onMetrics: true,
     values: REFRESH_FAILURE_KINDS,
+    type: 'string',
+  },
+  affectedOutcome: {
+    key: 'auth.affected.outcome',
+    description: 'What a session counted in `auth.sessions.affected` suffered: a failed refresh, a lost rotation, or an unreadable session cookie.',
+    onMetrics: true,
+    values: AFFECTED_OUTCOMES,
     type: 'string',
   },
   routeType: {
@@ -569,6 +580,14 @@ export const METRICS = {
     kind: 'counter',
     description: 'Refreshes whose new tokens could not be written to the session cookie (Server Components, dropped Set-Cookie, reused rotated token).',
     attributes: [...COMMON, 'errorCode', 'unpersistedReason'],
+  },
+  sessionsAffected: {
+    name: 'auth.sessions.affected',
+    unit: '{session}',
+    kind: 'counter',
+    description:
+      'Distinct sessions affected: each session counts once per outcome (failed refresh, lost rotation, unreadable cookie) and hour, known by a keyed hash that is never exported. De-duplicated per instance unless a shared store is configured.',
+    attributes: ['sdk', 'userAgentClass', 'syntheticType', 'runtime', 'affectedOutcome', 'failureKind'],
   },
   requestErrors: {
     name: 'auth.request.errors',

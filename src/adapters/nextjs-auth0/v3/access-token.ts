@@ -31,6 +31,8 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
   private before: { first: string | undefined; all: string } | undefined;
   private refreshedSession: V3Session | undefined;
   private presented: Promise<void> | undefined;
+  /** The user of the session whose refresh token was presented: a failed refresh counts that session once. */
+  private presentedUser: string | undefined;
 
   constructor(
     private readonly ctx: V3Context,
@@ -61,7 +63,10 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
   private exchangeStarting(operation: Operation): void {
     const refresh = operation.refresh();
     const args = this.request === undefined ? [] : [this.args[0], this.args[1]];
-    this.presented ??= presentedRefreshToken(this.ctx.source.getSession, this.thisArg, args).then((token) => refresh.presentRefreshToken(token));
+    this.presented ??= presentedSession(this.ctx.source.getSession, this.thisArg, args).then((session) => {
+      refresh.presentRefreshToken(session?.refreshToken);
+      this.presentedUser = subOf(session);
+    });
   }
 
   private exchanged(operation: Operation, session: V3Session | undefined): void {
@@ -98,7 +103,7 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
 
   error = async (thrown: unknown, operation: Operation): Promise<OperationResult> => {
     if (this.presented !== undefined) await this.presented;
-    operation.refreshed?.end({ outcome: 'failure', error: thrown });
+    operation.refreshed?.end({ outcome: 'failure', error: thrown, userId: this.presentedUser });
     operation.classifyLate(this.appRouter?.headers);
     const cookie = this.cookie();
     // A session cookie was sent, yet the SDK found no session in it (tampered, rotated secret,
@@ -110,17 +115,18 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
 }
 
 /**
- * The refresh token v3 is about to exchange, for lost-rotation detection, read through the
+ * The session whose refresh token v3 is about to exchange (for lost-rotation detection, and its
+ * user for counting the session once if the refresh fails), read through the
  * instance's own getSession on the same request. With a request object v3 serves it from its
  * per-request cache; App Router forms decrypt the cookie once more (and, with rolling sessions,
  * re-save it before the SDK's own write replaces it). It resolves before the exchange's network
  * round trip, so before v3 overwrites the session's `refreshToken` in place. Never rejects.
  */
-function presentedRefreshToken(getSession: AnyFunction | undefined, thisArg: unknown, args: unknown[]): Promise<unknown> {
+function presentedSession(getSession: AnyFunction | undefined, thisArg: unknown, args: unknown[]): Promise<V3Session | null | undefined> {
   if (getSession === undefined) return Promise.resolve(undefined);
   try {
     return Promise.resolve(getSession.apply(thisArg, args)).then(
-      (session: V3Session | null | undefined) => session?.refreshToken,
+      (session: V3Session | null | undefined) => session,
       // The SDK's own getSession failing is the SDK's outcome, seen on the app's call: no token to note.
       () => undefined,
     );

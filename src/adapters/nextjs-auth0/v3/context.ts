@@ -24,7 +24,7 @@ export type V3Context = Readonly<{
 /** Session-read facts from the cookie alone, for guards that read the session internally. */
 export function sessionFacts(found: boolean, cookie: string | undefined, session?: V3Session | null): OperationResult {
   if (found) return { outcome: 'found', sessionAge: sessionAgeFromJwe(cookie), userId: subOf(session) };
-  if (cookie !== undefined) return { outcome: 'invalid', invalidReason: invalidCookieReason(cookie) };
+  if (cookie !== undefined) return { outcome: 'invalid', invalidReason: invalidCookieReason(cookie), sessionKey: cookie };
   return { outcome: 'missing' };
 }
 

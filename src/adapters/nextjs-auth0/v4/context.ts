@@ -48,7 +48,7 @@ export function requestCookieFacts(ctx: V4Context, request: unknown): CookieFact
 export function readFacts(session: V4Session | null | undefined, cookie: CookieFacts): OperationResult {
   const size = cookie.present ? cookie.size : undefined;
   if (session) return withCookieSize({ outcome: 'found', sessionAge: secondsSince(session.internal?.createdAt), userId: subOf(session) }, size);
-  if (cookie.present) return withCookieSize({ outcome: 'invalid', invalidReason: v4InvalidCookieReason(cookie.value) }, size);
+  if (cookie.present) return withCookieSize({ outcome: 'invalid', invalidReason: v4InvalidCookieReason(cookie.value), sessionKey: cookie.value }, size);
   return { outcome: 'missing' };
 }
 
