@@ -171,6 +171,22 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ formula: 'failed' }],
       'bars',
     ),
+    involuntaryLogouts: timeseriesWidget(
+      'involuntaryLogouts',
+      [
+        { name: 'terminal', query: countQuery(R, [browser, failure, tag('failureKind', V.terminal)]) },
+        { name: 'lost', query: countQuery('refreshUnpersisted', [browser, tag('unpersistedReason', V.tokenReused)]) },
+        { name: 'cookie', query: countQuery('sessionReads', [browser, tag('outcome', V.sessionInvalid)], [datadogTag('invalidReason')]) },
+        { name: 'expired', query: countQuery('tokenRequests', [browser, tag('outcome', V.tokenError), tag('errorCode', V.sessionExpired)]) },
+      ],
+      [
+        { formula: 'terminal', alias: 'terminal refresh failure' },
+        { formula: 'lost', alias: 'lost rotation' },
+        { formula: 'cookie', alias: 'unreadable cookie' },
+        { formula: 'expired', alias: 'session expired' },
+      ],
+      'line',
+    ),
     failuresByClass: timeseriesWidget('failuresByClass', [{ name: 'failed', query: countQuery(R, [failure], [cls]) }], [{ formula: 'failed' }], 'bars'),
     refreshLatency: timeseriesWidget(
       'refreshLatency',

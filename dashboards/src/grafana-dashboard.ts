@@ -131,6 +131,17 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       width: 12,
       queries: [ts('A', sumBy([label('failureKind')], rate(R, [browser, failure])), `{{${label('failureKind')}}}`)],
     },
+    involuntaryLogouts: {
+      type: 'timeseries',
+      unit: 'reqps',
+      width: 12,
+      queries: [
+        ts('A', sumBy([], rate(R, [browser, failure, eq(label('failureKind'), V.terminal)])), 'terminal refresh failure'),
+        ts('B', sumBy([], rate(U, [browser, eq(label('unpersistedReason'), V.tokenReused)])), 'lost rotation'),
+        ts('C', sumBy([label('invalidReason')], rate(S, [browser, eq(outcomeL, V.sessionInvalid)])), `unreadable cookie ({{${label('invalidReason')}}})`),
+        ts('D', sumBy([], rate(T, [browser, eq(outcomeL, V.tokenError), eq(codeL, V.sessionExpired)])), 'session expired'),
+      ],
+    },
     failuresByClass: {
       type: 'timeseries',
       unit: 'reqps',

@@ -58,6 +58,15 @@ export const PANELS = {
       '(server_error, temporarily_unavailable, HTTP 429 / 5xx, timeouts); the same token works once it is back. Failures with ' +
       'neither sign count as terminal.',
   },
+  involuntaryLogouts: {
+    title: 'Real users sent back to login, by cause',
+    description:
+      'What sends real users (browser class) back to the login page other than their own logout, per second: a terminal ' +
+      'refresh failure (the refresh token is dead; this includes lost rotations), a lost rotation (token_reused: the rotated ' +
+      'token never reached the cookie), an unreadable session cookie by reason (expired, malformed, undecryptable, unknown: the ' +
+      'SDK treats the user as logged out), and an expired session (nextjs-auth0 v4 session_expired). Transient refresh ' +
+      'failures are left out: the session survives them.',
+  },
   failuresByClass: {
     title: 'Refresh failures by user-agent class',
     description: 'All refresh failures per second, stacked by who sent the request. Bot and monitor noise is a separate band from browsers.',
@@ -162,7 +171,7 @@ export const ROWS: readonly RowMeta[] = [
   },
   {
     title: 'Token refresh',
-    panels: ['successRatioVsSlo', 'realUserFailuresByKind', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted'],
+    panels: ['successRatioVsSlo', 'realUserFailuresByKind', 'realUserFailuresByCode', 'involuntaryLogouts', 'failuresByClass', 'refreshLatency', 'unpersisted'],
   },
   {
     title: 'Middleware and sessions',

@@ -9,9 +9,11 @@ import {
   HANDLER_OUTCOMES,
   METRICS,
   MIDDLEWARE_OUTCOMES,
+  REFRESH_FAILURE_KINDS,
   REFRESH_OUTCOMES,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
+  UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
   type AttributeName,
   type MetricName,
@@ -59,6 +61,9 @@ export const V = {
   sessionFound: value(SESSION_READ_OUTCOMES, 'found'),
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
   affectedRefreshFailure: value(AFFECTED_OUTCOMES, 'refresh_failure'),
+  terminal: value(REFRESH_FAILURE_KINDS, 'terminal'),
+  tokenReused: value(UNPERSISTED_REASONS, 'token_reused'),
+  sessionExpired: value(ERROR_CODES, 'session_expired'),
   /** The "no session" codes of nextjs-auth0 v3 and v4. */
   missingSessionCodes: [value(ERROR_CODES, 'ERR_MISSING_SESSION'), value(ERROR_CODES, 'missing_session')],
   /** HTTP 5xx statuses recorded in `error.type`. */

@@ -84,6 +84,7 @@ const C = {
   proxy: value(ROUTE_TYPES, 'proxy'),
   jwtExpiredCode: value(ERROR_CODES, 'ERR_JWT_EXPIRED'),
   failedToRefresh: value(ERROR_CODES, 'failed_to_refresh_token'),
+  sessionExpired: value(ERROR_CODES, 'session_expired'),
   login: value(HANDLER_KINDS, 'login'),
   callback: value(HANDLER_KINDS, 'callback'),
   logout: value(HANDLER_KINDS, 'logout'),
@@ -184,6 +185,25 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     60,
   );
   counter('tokenRequests', { userAgentClass: C.prefetch, outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' }, 16);
+  // Sessions past their absolute duration (nextjs-auth0 v4): real users sent back to login; a monitor's stale session too.
+  counter(
+    'tokenRequests',
+    { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.sessionExpired, errorType: 'AccessTokenError' },
+    3,
+  );
+  counter(
+    'tokenRequests',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.monitor,
+      syntheticType: 'test',
+      outcome: C.tokenError,
+      errorCode: C.sessionExpired,
+      errorType: 'AccessTokenError',
+    },
+    2,
+  );
   // Middleware.
   counter('middlewareRuns', { userAgentClass: C.browser, outcome: C.pass, route: DASH }, 600);
   counter('middlewareRuns', { userAgentClass: C.browser, outcome: C.redirect, route: DASH }, 20);
@@ -324,6 +344,15 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
         { labels: L({ failureKind: C.terminal }), value: perSec(12) },
         { labels: L({ failureKind: C.transient }), value: perSec(8) },
       ],
+    ],
+    involuntaryLogouts: [
+      one(perSec(12)),
+      one(perSec(1)),
+      [
+        { labels: L({ invalidReason: C.expired }), value: perSec(6) },
+        { labels: L({ invalidReason: C.undecryptable }), value: perSec(3) },
+      ],
+      one(perSec(3)),
     ],
     failuresByClass: [
       [
