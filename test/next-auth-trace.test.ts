@@ -191,6 +191,16 @@ describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () =>
     expect(await kindOf(() => exchange(`${idp.url}/token`, 'a-token-the-idp-never-issued'))).toBe('terminal');
     expect(await kindOf(() => traceTokenRefresh(async () => ({ error: 'RefreshAccessTokenError' }))())).toBe('terminal');
     expect(await kindOf(() => traceTokenRefresh(async () => ({ error: 'temporarily_unavailable' }))())).toBe('transient');
+    // oauth4webapi's OperationProcessingError (nextjs-auth0 v3 on Edge) as Next's middleware build leaves it: the class
+    // name minified, the message intact. Seen in `npm run demo -- --scenario idp-outage`.
+    const minified = Object.assign(new Error('"response" is not a conform Token Endpoint response'), { name: 'r' });
+    expect(
+      await kindOf(() =>
+        traceTokenRefresh(async () => {
+          throw minified;
+        })(),
+      ),
+    ).toBe('transient');
     // The IdP was only down: the refresh token still works.
     expect((await exchange(`${idp.url}/token`, refreshToken)).access_token).toBeTypeOf('string');
     expect(await refreshes({ 'auth.outcome': 'success' })).toBeGreaterThan(0);

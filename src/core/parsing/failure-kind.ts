@@ -43,6 +43,13 @@ const NETWORK_CODES = new Set([
 /** openid-client 5 (nextjs-auth0 v3 on Node) reports a non-OAuth answer as `expected 200 OK, got: 503 Service Unavailable`. */
 const STATUS_IN_TEXT = /\bgot: (\d{3})\b/;
 
+/**
+ * oauth4webapi 2 (nextjs-auth0 v3 on Edge) throws an `OperationProcessingError` with these messages
+ * for an answer that is not an OAuth response, and nothing else to tell it by: a bundler that
+ * minifies class names (Next's middleware build) renames the class, so its message is all that is left.
+ */
+const NON_OAUTH_ANSWER = /is not a conform Token Endpoint response|failed to parse "response" body as JSON/;
+
 const isTransientStatus = (status: number | undefined): boolean => status !== undefined && (status === 429 || (status >= 500 && status <= 599));
 
 function statusIn(err: Record<string, unknown>): number | undefined {
@@ -64,6 +71,7 @@ function looksTransient(thrown: unknown): boolean {
     if (typeof err.name === 'string' && TRANSIENT_ERROR_NAMES.has(err.name)) return true;
     if (typeof err.code === 'string' && NETWORK_CODES.has(err.code)) return true;
     if (isTransientStatus(statusIn(err))) return true;
+    if (typeof err.message === 'string' && NON_OAUTH_ANSWER.test(err.message)) return true;
     current = err.cause;
   }
   return false;
