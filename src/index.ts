@@ -12,5 +12,6 @@ export { traceTokenRefresh } from './core/refresh/trace-token-refresh.js';
 export type { TraceTokenRefreshOptions } from './core/refresh/trace-token-refresh.js';
 export { AuthTelemetryConfigError } from './core/engine/config.js';
 export type { AuthTelemetryOptions, SpanHookInfo } from './core/engine/config.js';
+export type { SessionClaimStore } from './core/affected/claim-store.js';
 export * as catalog from './core/telemetry/catalog.js';
 export { prometheusMetricName, prometheusLabel, datadogMetricName, datadogTag, jsPrometheusExporterMetricName } from './core/telemetry/naming.js';
