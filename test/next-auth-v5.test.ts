@@ -135,6 +135,24 @@ describe('Auth.js v5', () => {
     expect(['undecryptable', 'malformed']).toContain(points[0]?.attributes['auth.session.invalid_reason']);
   });
 
+  it('counts a session with an unreadable cookie once an hour as affected, however often it is read', async () => {
+    const client = await signIn(app.url);
+    const { name, value } = sessionCookieOf(client.jar);
+    client.jar.set(name, value.slice(0, 40) + (value[40] === 'A' ? 'B' : 'A') + value.slice(41));
+    const affected = () => telemetry.count(METRICS.sessionsAffected.name, { 'auth.affected.outcome': 'invalid_cookie', 'auth.sdk': 'authjs-v5' });
+    const invalid = () => sessionReads({ 'auth.outcome': 'invalid', 'auth.sdk': 'authjs-v5' });
+    const [affectedBefore, invalidBefore] = [await affected(), await invalid()];
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await serverComponentAuth(client.jar.cookieHeader(app.url)).catch(() => null);
+      await serverComponentAuth(client.jar.cookieHeader(app.url)).catch(() => null);
+      await vi.waitFor(async () => expect(await invalid()).toBe(invalidBefore + 2));
+    } finally {
+      consoleError.mockRestore();
+    }
+    await vi.waitFor(async () => expect(await affected()).toBe(affectedBefore + 1));
+  });
+
   it('tells a crawler from a browser', async () => {
     const client = await signInWithExpiringToken(app.url, GOOGLEBOT);
     const before = {

@@ -5,6 +5,7 @@ import { secondsSince } from '../../core/parsing/parse.js';
 import { appRouterRequest } from '../next/app-router.js';
 import { requestCookieSize, storeCookieSize, withCookieSize } from '../../core/parsing/cookie-size.js';
 import type { OperationResult } from '../../core/operation/result.js';
+import { readCookie, type HeaderSource } from '../../core/parsing/headers.js';
 import type { AnyFunction } from '../wrap.js';
 
 export type NextAuthSdk = Extract<AuthSdk, 'next-auth-v4' | 'authjs-v5'>;
@@ -66,12 +67,21 @@ const SESSION_COOKIES = ['__Secure-authjs.session-token', 'authjs.session-token'
 /**
  * Adds the session cookie's size to a session read, from the request v5 passed to a lazy
  * configuration or from the App Router request (`next/headers`); Pages Router reads have neither.
+ * An unreadable cookie's value (its first chunk when chunked) also becomes the read's session key,
+ * so the session counts once in `auth.sessions.affected`.
  */
 export async function withSessionCookieSize(ctx: NextAuthContext, result: OperationResult): Promise<OperationResult> {
   const store = ctx.request === undefined ? (await appRouterRequest())?.cookies : undefined;
   for (const name of SESSION_COOKIES) {
     const size = ctx.request !== undefined ? requestCookieSize(ctx.request, name) : storeCookieSize(store, name);
-    if (size !== undefined) return withCookieSize(result, size);
+    if (size === undefined) continue;
+    if (result.outcome === 'invalid') {
+      result.sessionKey =
+        ctx.request !== undefined
+          ? (readCookie(ctx.request as HeaderSource, name) ?? readCookie(ctx.request as HeaderSource, `${name}.0`))
+          : (store?.get(name) ?? store?.get(`${name}.0`))?.value;
+    }
+    return withCookieSize(result, size);
   }
   return result;
 }
