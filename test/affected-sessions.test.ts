@@ -108,7 +108,7 @@ describe('auth.sessions.affected', () => {
     for (const point of points) expect(JSON.stringify(point.attributes)).not.toMatch(/SECRET|[0-9a-f]{32}/);
   });
 
-  it('the in-memory store stays within its capacity and forgets expired claims first', async () => {
+  it('the in-memory store stays within its capacity, forgetting the oldest claims (expired ones among them) first', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-03T10:00:00Z') });
     const store = new InMemorySessionClaimStore(3);
     expect(await store.claim('a', 60)).toBe(true);
@@ -118,7 +118,7 @@ describe('auth.sessions.affected', () => {
     vi.setSystemTime(new Date('2026-12-03T10:02:00Z')); // `a` expired
     expect(await store.claim('d', 3600)).toBe(true);
     expect(store.size).toBe(3);
-    expect(await store.claim('b', 3600)).toBe(false); // still alive: the expired one went first
+    expect(await store.claim('b', 3600)).toBe(false); // still alive: the oldest, expired one went first
     for (let i = 0; i < 1000; i++) await store.claim(`k${i}`, 3600);
     expect(store.size).toBe(3);
   });

@@ -14,8 +14,8 @@ export interface SessionClaimStore {
 }
 
 /**
- * In memory, at most `capacity` live keys. When full, expired keys go first, then the oldest
- * claims: a session forgotten that way can count a second time in its bucket (an overcount,
+ * In memory, at most `capacity` keys. When full, the oldest claims go first (expired ones among
+ * them): a live session forgotten that way can count a second time in its bucket (an overcount,
  * never an undercount).
  */
 export class InMemorySessionClaimStore implements SessionClaimStore {
@@ -32,10 +32,13 @@ export class InMemorySessionClaimStore implements SessionClaimStore {
     return Promise.resolve(true);
   }
 
+  /**
+   * From the oldest claim on: expired ones, and live ones while still full. Claims of one bucket
+   * share its end, so insertion order is nearly expiry order and this stops after a few entries.
+   */
   private evict(now: number): void {
-    for (const [key, expiresAt] of this.expiries) if (expiresAt <= now) this.expiries.delete(key);
-    for (const key of this.expiries.keys()) {
-      if (this.expiries.size < this.capacity) break;
+    for (const [key, expiresAt] of this.expiries) {
+      if (this.expiries.size < this.capacity && expiresAt > now) break;
       this.expiries.delete(key);
     }
   }
