@@ -17,9 +17,14 @@ function isPartOf(key: string, name: string): boolean {
   return rest.length > 0 && rest.length <= 3 && /^\d+$/.test(rest);
 }
 
-/** Bytes of `name=value` as UTF-8 (cookie values are ASCII in practice; a stray character still counts right). */
-function pairBytes(key: string, value: string): number {
+/**
+ * Bytes of `name=value` as UTF-8 (cookie values are ASCII in practice; a stray character still
+ * counts right). A cookie store may hand over an entry without a string value (Next 16's `cookies()`
+ * in a Server Component did): it counts as empty.
+ */
+function pairBytes(key: string, value: unknown): number {
   let bytes = key.length + 1;
+  if (typeof value !== 'string') return bytes;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
@@ -28,11 +33,11 @@ function pairBytes(key: string, value: string): number {
 }
 
 /** The session cookie among name/value pairs, or undefined when none of its parts is there. */
-export function sessionCookieSize(pairs: Iterable<readonly [string, string]>, name: string): CookieSize | undefined {
+export function sessionCookieSize(pairs: Iterable<readonly [string, unknown]>, name: string): CookieSize | undefined {
   let bytes = 0;
   let chunks = 0;
   for (const [key, value] of pairs) {
-    if (!isPartOf(key, name)) continue;
+    if (typeof key !== 'string' || !isPartOf(key, name)) continue;
     bytes += pairBytes(key, value);
     chunks++;
   }
