@@ -13,5 +13,6 @@ export type { TraceTokenRefreshOptions } from './core/refresh/trace-token-refres
 export { AuthTelemetryConfigError } from './core/engine/config.js';
 export type { AuthTelemetryOptions, RefreshTokenLedgerOptions, SpanHookInfo } from './core/engine/config.js';
 export type { KeyValueLedgerStore, RefreshLedgerStore, UnstorageLike } from './core/refresh/ledger-store.js';
+export type { SessionClaimStore } from './core/affected/claim-store.js';
 export * as catalog from './core/telemetry/catalog.js';
 export { prometheusMetricName, prometheusLabel, datadogMetricName, datadogTag, jsPrometheusExporterMetricName } from './core/telemetry/naming.js';

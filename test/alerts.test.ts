@@ -249,6 +249,31 @@ describeWithPromtool(`alert rules under ${version?.split(' (')[0]}`, () => {
     });
   });
 
+  it('session-cookie-size.yaml goes red when the cookie alert counts chunked cookies or bots (its negative control catches both)', () => {
+    const rulesFile = join(rulesDir(root), 'prometheus-rules.yaml');
+    const rules = readFileSync(rulesFile, 'utf8');
+    const cookieRule = rules.slice(rules.indexOf(`alert: ${ALERT_NAMES.cookieSize}`) - 200, rules.indexOf(`alert: ${ALERT_NAMES.cookieSize}`) + 1200);
+    expect(cookieRule).toContain('le="6144"');
+    const variants = {
+      // Alerting at one cookie's 4 KiB instead of near the header limit: chunked sessions would page.
+      atOneCookie: rules.replaceAll(
+        'auth_session_cookie_size_bytes_bucket{auth_user_agent_class="browser", le="6144"}',
+        'auth_session_cookie_size_bytes_bucket{auth_user_agent_class="browser", le="4096"}',
+      ),
+      // Without the class filter, crawlers replaying huge cookies would.
+      allClasses: rules.replaceAll('auth_session_cookie_size_bytes_count{auth_user_agent_class="browser"}', 'auth_session_cookie_size_bytes_count'),
+    };
+    for (const [name, mutated] of Object.entries(variants)) {
+      expect(mutated, name).not.toBe(rules);
+      const dir = generate();
+      writeFileSync(join(rulesDir(dir), 'prometheus-rules.yaml'), mutated);
+      const r = promtool(rulesDir(dir), 'test', 'rules', testFile('session-cookie-size.yaml'));
+      expect(r.status, name).not.toBe(0);
+      expect(r.output, name).toContain(`alertname: ${ALERT_NAMES.cookieSize}`);
+      expect(r.output, name).toContain('Negative control');
+    }
+  });
+
   it('the SLO is configurable: --slo=0.995 regenerates every rule and the scenarios still hold', () => {
     const variant = generate({ slo: 0.995 });
     const rules = readFileSync(join(variant, PATHS.prometheusRules), 'utf8');

@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { NextRequest, NextResponse } from 'next/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccessTokenError } from '@auth0/nextjs-auth0-v4/errors';
 import type { Auth0Client } from '@auth0/nextjs-auth0-v4/server';
 import { instrumentAuth0 } from '../src/auth0.js';
@@ -155,6 +155,7 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
       'error.type': 'AccessTokenError',
       'auth.oauth.error': 'invalid_grant',
       'auth.error.cause': 'OAuth2Error',
+      'auth.refresh.failure_kind': 'terminal',
     });
     expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
     const [get] = spans(SPANS.tokenGet.name);
@@ -163,6 +164,55 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(
       await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
     ).toBe(before + 1);
+  });
+
+  it('a revoked session failing every request counts once per hour as an affected session, not once per failure', async () => {
+    const { cookie } = await app.login('bob', { ttl: 1 });
+    await app.idp.revokeRefreshTokens('bob');
+    await sleep(1200);
+    const filter = { 'auth.affected.outcome': 'refresh_failure', 'auth.refresh.failure_kind': 'terminal', 'auth.user_agent.class': 'browser' };
+    const affected = () => count(METRICS.sessionsAffected.name, filter);
+    const failures = () => count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser' });
+    const [affectedBefore, failuresBefore] = [await affected(), await failures()];
+    const attempt = () => auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch(() => undefined);
+    await attempt();
+    await attempt();
+    await vi.waitFor(async () => expect(await failures()).toBe(failuresBefore + 2));
+    expect(await affected()).toBe(affectedBefore + 1);
+    // An hour later the same session fails again: a new bucket, counted again.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3600_000 });
+    try {
+      await attempt();
+      await vi.waitFor(async () => expect(await affected()).toBe(affectedBefore + 2));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await failures()).toBe(failuresBefore + 3);
+  });
+
+  it('an IdP outage (503 from the token endpoint) is a transient refresh failure; the same token works once it is over', async () => {
+    const { cookie } = await app.login('bob', { ttl: 1 });
+    app.idp.setAccessTokenTtl(3600);
+    await sleep(1200);
+    telemetry.reset();
+    const kind = (failureKind: string) =>
+      count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser', 'auth.refresh.failure_kind': failureKind });
+    const [transientBefore, terminalBefore] = [await kind('transient'), await kind('terminal')];
+    app.idp.failTokenEndpoint(503);
+    try {
+      const thrown = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
+      expect((thrown as AccessTokenError).code).toBe('failed_to_refresh_token');
+    } finally {
+      app.idp.failTokenEndpoint(undefined);
+    }
+    expect(app.idp.tokenRequests().at(-1)).toMatchObject({ grantType: 'refresh_token', outcome: 'failure', status: 503 });
+    const [refresh] = spans(SPANS.tokenRefresh.name);
+    expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.refresh.failure_kind': 'transient', 'http.response.status_code': 503 });
+    expect(await kind('transient')).toBe(transientBefore + 1);
+    expect(await kind('terminal')).toBe(terminalBefore);
+    // Transient indeed: the same cookie refreshes once the IdP is back.
+    const token = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next());
+    expect(token.expiresAt).toBeGreaterThan(Date.now() / 1000 + 3000);
   });
 
   it('the access-token route refreshes too: the refresh failure carries the IdP answer, the handler the SDK code', async () => {
@@ -359,6 +409,29 @@ describe('nextjs-auth0 v4: silent cookie failures', () => {
       ['found', undefined],
       ['invalid', 'malformed'],
     ]);
+  });
+
+  it('a session too big for one cookie: v4 writes __session__0, __session__1, … and every read measures all of them', async () => {
+    // A profile claim that pushes the session past 4096 bytes, so the SDK itself splits the cookie.
+    app.idp.addAccount({ username: 'carol', password: 'carol-password', name: 'Carol '.repeat(200) });
+    const { cookie } = await app.login('carol' as 'alice');
+    const parts = cookie.split('; ').filter((pair) => /^__session__\d+=/.test(pair));
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    const whole = parts.reduce((bytes, pair) => bytes + pair.length, 0);
+    expect(whole).toBeGreaterThan(4096);
+    const measured = async () => {
+      const [size] = await telemetry.points(METRICS.sessionCookieSize.name, { 'auth.sdk': 'nextjs-auth0-v4', 'auth.outcome': 'found' });
+      const [chunks] = await telemetry.points(METRICS.sessionCookieChunks.name, { 'auth.sdk': 'nextjs-auth0-v4', 'auth.outcome': 'found' });
+      const histogram = (p: typeof size) =>
+        p === undefined || typeof p.value === 'number' ? { sum: 0, count: 0 } : { sum: p.value.sum ?? 0, count: p.value.count };
+      return { size: histogram(size), chunks: histogram(chunks) };
+    };
+    const before = await measured();
+    expect((await auth0.getSession(app.request('/', { cookie })))?.user.sub).toBe('carol');
+    const after = await measured();
+    expect(after.size.count).toBe(before.size.count + 1);
+    expect(after.size.sum - before.size.sum).toBe(whole);
+    expect(after.chunks.sum - before.chunks.sum).toBe(parts.length);
   });
 
   it('a secret rotation: every existing cookie becomes an invalid read, in getSession and in the middleware', async () => {

@@ -19,6 +19,7 @@ import {
   datadogMetricName,
   datadogTag,
   prometheusLabel,
+  prometheusUnitSuffix,
 } from '../src/core/telemetry/naming.js';
 import { ALERT_NAMES, allAlerts, runbookAnchor } from '../dashboards/src/alerts.js';
 import { ROUTES, ROUTING_END, ROUTING_START, routingTable } from '../dashboards/src/alertmanager.js';
@@ -310,13 +311,16 @@ describe('Grafana dashboard', () => {
     expect(r.status, r.output).toBe(0);
     const cfg = parse(read(PATHS.jsExporterScrape)) as any;
     const relabel = cfg.scrape_configs[0].metric_relabel_configs as { regex: string; replacement: string }[];
-    const secondsHistograms = METRIC_KEYS.filter((m) => METRICS[m].kind === 'histogram' && METRICS[m].unit === 's');
-    expect(relabel).toHaveLength(secondsHistograms.length);
+    const suffixed = METRIC_KEYS.filter((m) => METRICS[m].kind === 'histogram' && prometheusUnitSuffix(m) !== '');
+    expect(suffixed.length).toBeGreaterThanOrEqual(4);
+    expect(relabel).toHaveLength(suffixed.length);
     for (const rule of relabel) {
       const jsName = rule.regex.replace('_(bucket|sum|count)', '');
-      expect(rule.replacement).toBe(`${jsName}_seconds_\${1}`);
-      expect(PROM_SERIES).toContain(`${jsName}_seconds_bucket`);
+      const unit = /_(seconds|bytes)_\$\{1\}$/.exec(rule.replacement)?.[1];
+      expect(rule.replacement).toBe(`${jsName}_${unit}_\${1}`);
+      expect(PROM_SERIES).toContain(`${jsName}_${unit}_bucket`);
     }
+    expect(relabel.some((rule) => rule.replacement.includes('_bytes_'))).toBe(true);
   });
 });
 

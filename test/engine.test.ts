@@ -9,6 +9,7 @@ import { observeCall } from '../src/core/operation/observe.js';
 import { startOperation } from '../src/core/operation/operation.js';
 import { invalidCookieReason, sessionAgeFromJwe } from '../src/core/parsing/session-cookie.js';
 import { readSessionCookie } from '../src/core/parsing/headers.js';
+import { requestCookieSize, sessionCookieSize, storeCookieSize } from '../src/core/parsing/cookie-size.js';
 import { NextRequest } from 'next/server';
 import { saltedHmacSha256 } from '../src/core/telemetry/user-hash.js';
 import { TestTelemetry, spanText } from './support/telemetry.js';
@@ -279,6 +280,28 @@ describe('session cookie facts without the secret', () => {
     expect(invalidCookieReason('not-a-jwe', now)).toBe('malformed');
     expect(invalidCookieReason('e30.a.b.c.d', now)).toBe('malformed');
     expect(invalidCookieReason(jwe({ alg: 'dir', enc: 'A256GCM' }), now)).toBe('unknown');
+  });
+
+  it('measures a session cookie whole: every chunk of every SDK naming, nothing else, and odd store entries as empty', () => {
+    const header = 'theme=dark; appSession.0=aaaa; appSession.1=bb; appSessionX=zzzz; other=x';
+    expect(requestCookieSize(new Headers({ cookie: header }), 'appSession')).toEqual({
+      bytes: 'appSession.0=aaaa'.length + 'appSession.1=bb'.length,
+      chunks: 2,
+    });
+    expect(
+      sessionCookieSize(
+        [
+          ['__session__0', 'abc'],
+          ['__session__1', 'de'],
+          ['__sessionX', 'q'],
+        ],
+        '__session',
+      ),
+    ).toEqual({ bytes: 16 + 15, chunks: 2 });
+    expect(sessionCookieSize([['next-auth.session-token', 'é']], 'next-auth.session-token')).toEqual({ bytes: 24 + 2, chunks: 1 });
+    expect(requestCookieSize(new Headers({ cookie: 'theme=dark' }), 'appSession')).toBeUndefined();
+    const store = { getAll: () => [{ name: 'appSession', value: undefined as unknown as string }] };
+    expect(storeCookieSize(store, 'appSession')).toEqual({ bytes: 'appSession='.length, chunks: 1 });
   });
 
   it('finds the session cookie, or its first chunk, in every request shape: parsed cookies first, else the Cookie header', () => {

@@ -133,6 +133,56 @@ describe('traceTokenRefresh on the common NextAuth v4 refreshAccessToken', () =>
     expect(span.attributes).toMatchObject({ 'auth.oauth.error': 'invalid_grant', 'user_agent.synthetic.type': 'bot' });
   });
 
+  it('terminal or transient: a 503 page or an unreachable IdP is transient, invalid_grant terminal, an unlisted code the default (terminal)', async () => {
+    // The exchange of the README's NextAuth rotation: the IdP's error body is thrown.
+    const exchange = traceTokenRefresh(
+      async (tokenUrl: string, refreshToken: string) => {
+        const response = await fetch(tokenUrl, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: idp.clientId, client_secret: idp.clientSecret }),
+        });
+        const body = await response.json();
+        if (!response.ok) throw body;
+        return body as { access_token: string };
+      },
+      { refreshTokenOf: (_url, refreshToken) => refreshToken },
+    );
+    const kindOf = async (run: () => Promise<unknown>) => {
+      await run().catch(() => undefined);
+      return telemetry.finishedSpans(SPANS.tokenRefresh.name).at(-1)!.attributes['auth.refresh.failure_kind'];
+    };
+    const refreshToken = await loginForRefreshToken(idp);
+    idp.failTokenEndpoint(503);
+    try {
+      expect(await kindOf(() => exchange(`${idp.url}/token`, refreshToken))).toBe('transient');
+    } finally {
+      idp.failTokenEndpoint(undefined);
+    }
+    // A port nobody listens on: undici's `fetch failed` TypeError with ECONNREFUSED under it.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/token`;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await kindOf(() => exchange(deadUrl, refreshToken))).toBe('transient');
+    expect(await kindOf(() => exchange(`${idp.url}/token`, 'a-token-the-idp-never-issued'))).toBe('terminal');
+    expect(await kindOf(() => traceTokenRefresh(async () => ({ error: 'RefreshAccessTokenError' }))())).toBe('terminal');
+    expect(await kindOf(() => traceTokenRefresh(async () => ({ error: 'temporarily_unavailable' }))())).toBe('transient');
+    // oauth4webapi's OperationProcessingError (nextjs-auth0 v3 on Edge) as Next's middleware build leaves it: the class
+    // name minified, the message intact. Seen in `npm run demo -- --scenario idp-outage`.
+    const minified = Object.assign(new Error('"response" is not a conform Token Endpoint response'), { name: 'r' });
+    expect(
+      await kindOf(() =>
+        traceTokenRefresh(async () => {
+          throw minified;
+        })(),
+      ),
+    ).toBe('transient');
+    // The IdP was only down: the refresh token still works.
+    expect((await exchange(`${idp.url}/token`, refreshToken)).access_token).toBeTypeOf('string');
+    expect(await refreshes({ 'auth.outcome': 'success' })).toBeGreaterThan(0);
+    expect(await refreshes({ 'auth.outcome': 'failure', 'auth.refresh.failure_kind': 'transient' })).toBeGreaterThanOrEqual(3);
+  });
+
   it('keeps an unknown returned error bounded as other', async () => {
     const before = await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'other' });
     await traceTokenRefresh(async () => ({ error: 'alice@example.com could not refresh' }))();

@@ -106,6 +106,19 @@ describe('Auth.js v5', () => {
     expect(exported).not.toContain('alice@example.com');
   });
 
+  it('measures the session cookie of an auth() read in a Server Component, from the request cookies', async () => {
+    const client = await signIn(app.url);
+    const { name, value } = sessionCookieOf(client.jar);
+    const measured = async () =>
+      (await telemetry.points(METRICS.sessionCookieSize.name, { 'auth.sdk': 'authjs-v5', 'auth.outcome': 'found' })).reduce(
+        (sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)),
+        0,
+      );
+    const before = await measured();
+    expect((await serverComponentAuth(client.jar.cookieHeader(app.url)))?.user).toBeDefined();
+    await vi.waitFor(async () => expect(await measured()).toBe(before + `${name}=${value}`.length));
+  });
+
   it('records JWTSessionError from a tampered cookie as an invalid session read', async () => {
     const client = await signIn(app.url);
     const { name, value } = sessionCookieOf(client.jar);
@@ -123,6 +136,24 @@ describe('Auth.js v5', () => {
     }
     const points = await telemetry.points(METRICS.sessionReads.name, filter);
     expect(['undecryptable', 'malformed']).toContain(points[0]?.attributes['auth.session.invalid_reason']);
+  });
+
+  it('counts a session with an unreadable cookie once an hour as affected, however often it is read', async () => {
+    const client = await signIn(app.url);
+    const { name, value } = sessionCookieOf(client.jar);
+    client.jar.set(name, value.slice(0, 40) + (value[40] === 'A' ? 'B' : 'A') + value.slice(41));
+    const affected = () => telemetry.count(METRICS.sessionsAffected.name, { 'auth.affected.outcome': 'invalid_cookie', 'auth.sdk': 'authjs-v5' });
+    const invalid = () => sessionReads({ 'auth.outcome': 'invalid', 'auth.sdk': 'authjs-v5' });
+    const [affectedBefore, invalidBefore] = [await affected(), await invalid()];
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await serverComponentAuth(client.jar.cookieHeader(app.url)).catch(() => null);
+      await serverComponentAuth(client.jar.cookieHeader(app.url)).catch(() => null);
+      await vi.waitFor(async () => expect(await invalid()).toBe(invalidBefore + 2));
+    } finally {
+      consoleError.mockRestore();
+    }
+    await vi.waitFor(async () => expect(await affected()).toBe(affectedBefore + 1));
   });
 
   it('tells a crawler from a browser', async () => {

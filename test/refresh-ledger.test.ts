@@ -215,7 +215,7 @@ describe('a shared store', () => {
     await refresh('rt-seen-by-another-instance', true);
     await vi.waitFor(async () => expect(await reused()).toBe(before + 1));
     expect(store.keys.length).toBeGreaterThan(0);
-    for (const key of store.keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged):[0-9a-f]{32}$/);
+    for (const key of store.keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged|claimed):[0-9a-f]{32}$/);
     for (const value of store.data.values()) {
       expect(value).not.toContain('seen-by');
       expect(Object.keys(JSON.parse(value) as object).every((field) => ['id', 's', 'e', 'u'].includes(field))).toBe(true);

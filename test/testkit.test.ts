@@ -377,6 +377,26 @@ describe('testkit idp (oidc-provider) + login driver', () => {
     expect((await refreshRaw(idp, sessionTokens(rp, carol.jar).refresh_token!)).body.error).toBe('invalid_grant');
   });
 
+  it('failTokenEndpoint(503) answers token requests with a 503 HTML page and logs them; the grant survives the outage', async () => {
+    const alice = await loginViaAuthorizationCodeFlow({ appUrl: rp.url, loginPath: '/login', username: 'alice', password: 'alice-password' });
+    const refreshToken = sessionTokens(rp, alice.jar).refresh_token!;
+    idp.failTokenEndpoint(503);
+    try {
+      const down = await idp.fetch(`${idp.issuer}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: idp.clientId, client_secret: idp.clientSecret }),
+      });
+      expect(down.status).toBe(503);
+      expect(down.headers.get('content-type')).toMatch(/text\/html/);
+      expect(idp.tokenRequests().at(-1)).toMatchObject({ grantType: 'refresh_token', outcome: 'failure', status: 503, authMethod: 'client_secret_post' });
+    } finally {
+      idp.failTokenEndpoint(undefined);
+    }
+    const back = await refreshRaw(idp, refreshToken);
+    expect(back.status).toBe(200);
+    expect(back.body.access_token).toBeTypeOf('string');
+  });
+
   it('no refresh token without offline_access; rotation can be switched off; audience gives a JWT access token', async () => {
     const noOffline = await loginViaAuthorizationCodeFlow({
       appUrl: rp.url,

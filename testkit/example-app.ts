@@ -122,6 +122,10 @@ export async function buildNextApp(dir: string, label: string, options: PrepareO
     return;
   }
   log(`building ${label} (next build)…`);
+  // webpack treats node_modules as managed paths: a package is cached by its package.json version,
+  // so a refreshed copy of this package under the same version would be served from the old build's
+  // cache, and the app would run yesterday's plugin. Without the cache it is bundled from the copy.
+  rmSync(join(dir, '.next', 'cache'), { recursive: true, force: true });
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
   await run('flock', [BUILD_LOCK, join(dir, 'node_modules', '.bin', 'next'), 'build'], dir, `next build in ${label}`, env);
   writeFileSync(stampPath, stamp);

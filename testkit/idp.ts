@@ -128,6 +128,8 @@ export interface TokenRequestRecord {
   outcome: 'success' | 'failure';
   /** OAuth error code on failure, e.g. `invalid_grant`. */
   error?: string;
+  /** HTTP status of a failure the provider never saw (`failTokenEndpoint`). */
+  status?: number;
   errorDescription?: string;
 }
 
@@ -167,6 +169,12 @@ export interface Idp {
   setAccessTokenTtl(seconds: number): void;
   /** Turn refresh token rotation on/off for refreshes from now on. */
   setRefreshTokenRotation(enabled: boolean): void;
+  /**
+   * An outage of the token endpoint: until called again with `undefined`, every token request is
+   * answered with this HTTP status (e.g. 503) and an HTML error page, as a gateway in front of a
+   * failing IdP answers. Grants are untouched, so the same refresh token works once it is over.
+   */
+  failTokenEndpoint(status: number | undefined): void;
   /** Token endpoint requests seen so far (successes and failures). */
   tokenRequests(): TokenRequestRecord[];
   /** Errors the provider reported as server errors (should stay empty). */
@@ -695,6 +703,25 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
   const authorizationPath = '/auth';
   const endSessionPath = '/session/end';
   const auth0LogoutPath = '/v2/logout';
+  const tokenPath = '/token';
+  let tokenEndpointOutage: number | undefined;
+  const answerOutage = async (req: IncomingMessage, res: ServerResponse, status: number): Promise<void> => {
+    const form = new URLSearchParams(await readBody(req));
+    tokenRequests.push({
+      at: Date.now(),
+      grantType: form.get('grant_type') ?? undefined,
+      clientId: form.get('client_id') ?? undefined,
+      authMethod: req.headers.authorization?.toLowerCase().startsWith('basic ')
+        ? 'client_secret_basic'
+        : form.has('client_secret')
+          ? 'client_secret_post'
+          : 'none',
+      userAgent: req.headers['user-agent'],
+      outcome: 'failure',
+      status,
+    });
+    sendHtml(res, status, page('Service Unavailable', '<h1>The identity provider is unavailable</h1>'));
+  };
 
   const interaction = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const match = /^\/interaction\/([^/]+)(?:\/(login|abort))?\/?$/.exec(pathname);
@@ -770,6 +797,10 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
         reqUrl.searchParams.set('prompt', [...prompts].join(' '));
         req.url = `${reqUrl.pathname}${reqUrl.search}`;
       }
+    }
+    if (tokenEndpointOutage !== undefined && req.method === 'POST' && reqUrl.pathname === tokenPath) {
+      answerOutage(req, res, tokenEndpointOutage).catch((err: unknown) => serverErrors.push(err));
+      return;
     }
     providerCallback(req, res);
   };
@@ -859,6 +890,9 @@ export async function startIdp(options: StartIdpOptions = {}): Promise<Idp> {
     },
     setRefreshTokenRotation: (enabled) => {
       state.rotation = enabled;
+    },
+    failTokenEndpoint: (status) => {
+      tokenEndpointOutage = status;
     },
     tokenRequests: () => tokenRequests.map((r) => ({ ...r })),
     serverErrors: () => [...serverErrors],

@@ -3,7 +3,23 @@
  * recording rules; the Grafana-managed rules get the same expressions with every recording rule
  * expanded inline, so they also work where the recording rules are not loaded.
  */
-import { INSTANCE, JOB, durationSeconds as seconds, PromNames, V, eq, label, ne, re, recordingBase, selector, sumBy, type Matcher } from './promql.js';
+import { SESSION_COOKIE_NEAR_LIMIT_BYTES } from '../../src/core/telemetry/catalog.js';
+import {
+  BUCKET_LABEL,
+  INSTANCE,
+  JOB,
+  durationSeconds as seconds,
+  PromNames,
+  V,
+  eq,
+  label,
+  ne,
+  re,
+  recordingBase,
+  selector,
+  sumBy,
+  type Matcher,
+} from './promql.js';
 import type { BuildOptions } from './options.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -25,6 +41,11 @@ export interface AlertDef {
   /** Prometheus template syntax (`{{ $labels.job }}`, `{{ $value | humanizePercentage }}`). */
   readonly summary: string;
   readonly description: string;
+  /**
+   * A sentence appended to the description: `prometheus` may query (`{{ with printf … | query }}`),
+   * `elsewhere` is what Grafana-managed rules say instead (their templates cannot query).
+   */
+  readonly queried?: { readonly prometheus: string; readonly elsewhere: string };
   readonly expr: (ref: Ref) => string;
   /** The longest range the expression reads, for Grafana's relativeTimeRange. */
   readonly lookbackSeconds: number;
@@ -56,6 +77,10 @@ export const THRESHOLDS = {
   invalidCookieRatio: 0.05,
   invalidCookieMinPer15m: 20,
   invalidCookieFor: '15m',
+  /** Share of real-user session reads whose cookie is above SESSION_COOKIE_NEAR_LIMIT_BYTES, and how many in 30 minutes at least. */
+  cookieNearLimitRatio: 0.01,
+  cookieNearLimitMinPer30m: 10,
+  cookieNearLimitFor: '15m',
   noiseGrowthFactor: 3,
   noiseMinPerHour: 100,
   noiseFor: '15m',
@@ -66,6 +91,7 @@ export const ALERT_NAMES = {
   unpersisted: 'AuthUnpersistedRefreshes',
   middleware: 'AuthMiddlewareErrors',
   invalidCookies: 'AuthInvalidSessionCookies',
+  cookieSize: 'AuthSessionCookiesNearLimit',
   noise: 'AuthSyntheticNoiseGrowth',
 } as const;
 
@@ -130,6 +156,12 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       `(long window), burning the ${num(o.slo * 100)} % refresh SLO's error budget fast ` +
       `(1h and 5m above ${THRESHOLDS.burnRates[0]!.factor}x, or 6h and 30m above ${THRESHOLDS.burnRates[1]!.factor}x). ` +
       'Bots, monitors and prefetches are excluded. Users whose refresh fails lose their access token and are sent back to login.',
+    queried: {
+      prometheus:
+        `Distinct real-user sessions with a failed refresh in the last hour: {{ with printf "${affectedLastHour(P, realUsers)}" $labels.job | query }}` +
+        '{{ . | first | value | humanize }}{{ else }}unknown{{ end }}.',
+      elsewhere: 'The Real users affected panel counts the distinct sessions.',
+    },
     lookbackSeconds: Math.max(...windows.map(seconds)),
     expr: (ref) => {
       const pairs = THRESHOLDS.burnRates.map(({ long, short, factor }) => {
@@ -224,6 +256,31 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       ].join('\n'),
   };
 
+  const cookieCount = selector(P.histogram('sessionCookieSize', 'count'), browser);
+  const cookieUnderLimit = selector(P.histogram('sessionCookieSize', 'bucket'), [...browser, eq(BUCKET_LABEL, String(SESSION_COOKIE_NEAR_LIMIT_BYTES))]);
+  const overLimit = (fn: 'rate' | 'increase') =>
+    `(${sumBy(byJob, `${fn}(${cookieCount}[30m])`)} - ${onJob} ${sumBy(byJob, `${fn}(${cookieUnderLimit}[30m])`)})`;
+  const kib = SESSION_COOKIE_NEAR_LIMIT_BYTES / 1024;
+  const cookieSizeAlert: AlertDef = {
+    alert: ALERT_NAMES.cookieSize,
+    severity: 'warning',
+    for: THRESHOLDS.cookieNearLimitFor,
+    summary: "Real users' session cookies approach the header size limit on {{ $labels.job }}",
+    description:
+      `{{ $value | humanizePercentage }} of real-user session reads on {{ $labels.job }} carried a session cookie above ${kib} KiB (all chunks ` +
+      'together), close to the 8 KiB header limit of common proxies and load balancers. Past it, requests fail with 400 / 431 ' +
+      '(Request Header Or Cookie Too Large) before the app runs, and logins stop working for those users.',
+    lookbackSeconds: 1800,
+    expr: () =>
+      [
+        `${overLimit('rate')}`,
+        `  / ${onJob} ${sumBy(byJob, `rate(${cookieCount}[30m])`)}`,
+        `  > ${num(THRESHOLDS.cookieNearLimitRatio)}`,
+        'and',
+        `${overLimit('increase')} >= ${THRESHOLDS.cookieNearLimitMinPer30m}`,
+      ].join('\n'),
+  };
+
   // ---- synthetic and bot noise (info, never pages) --------------------------------------------
   const requests = P.counter('tokenRequests');
   const requestsBase = recordingBase('tokenRequests');
@@ -266,7 +323,7 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       alerts: [burnAlert],
     },
     { name: 'nextjs-auth-otel.middleware', interval: '1m', records: [mwErrors, mwRuns], alerts: [middlewareAlert] },
-    { name: 'nextjs-auth-otel.sessions', interval: '1m', records: [], alerts: [unpersistedAlert, invalidAlert] },
+    { name: 'nextjs-auth-otel.sessions', interval: '1m', records: [], alerts: [unpersistedAlert, invalidAlert, cookieSizeAlert] },
     {
       name: 'nextjs-auth-otel.noise',
       interval: '1m',
@@ -274,6 +331,16 @@ export function ruleGroups(o: BuildOptions): RuleGroupDef[] {
       alerts: [noiseAlert],
     },
   ];
+}
+
+/** The description Prometheus renders: with the queried sentence, if the alert has one. */
+export const prometheusDescription = (a: AlertDef): string => (a.queried ? `${a.description} ${a.queried.prometheus}` : a.description);
+
+/** The PromQL of the distinct real-user sessions with a failed refresh over the last hour on one job (`%s`), for `printf`. */
+function affectedLastHour(P: PromNames, browser: readonly Matcher[]): string {
+  const matchers = [...browser, eq(label('affectedOutcome'), V.affectedRefreshFailure), eq(JOB, '%s')];
+  // Single quotes: the query sits inside a Go template string literal.
+  return sumBy([JOB], `increase(${selector(P.counter('sessionsAffected'), matchers)}[1h])`).replaceAll('"', "'");
 }
 
 export function allAlerts(o: BuildOptions): AlertDef[] {

@@ -3,7 +3,7 @@
  * attributes become tags of the same key and `service.name` becomes the `service` tag. Datadog
  * lower-cases tag values, so values are written lower-case here.
  */
-import { METRICS } from '../../src/core/telemetry/catalog.js';
+import { METRICS, SESSION_COOKIE_NEAR_LIMIT_BYTES } from '../../src/core/telemetry/catalog.js';
 import { DATADOG_ENV_TAG, DATADOG_SERVICE_TAG, datadogMetricName, datadogTag } from '../../src/core/telemetry/naming.js';
 import { ALERT_NAMES, THRESHOLDS, num, runbookAnchor, type Severity } from './alerts.js';
 import type { BuildOptions } from './options.js';
@@ -123,6 +123,24 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
         ],
       },
     },
+    realUsersAffected: {
+      definition: {
+        type: 'query_table',
+        title: PANELS.realUsersAffected.title,
+        title_size: '16',
+        title_align: 'left',
+        requests: [
+          {
+            queries: metricQueries([
+              { name: 'affected', query: countQuery('sessionsAffected', [browser], [datadogTag('affectedOutcome')]), aggregator: 'sum' },
+            ]),
+            formulas: [{ formula: 'affected', alias: 'sessions affected' }],
+            response_format: 'scalar',
+            sort: { count: 10, order_by: [{ type: 'formula', index: 0, order: 'desc' }] },
+          },
+        ],
+      },
+    },
     missingSessionRealShare: queryValueWidget(
       'missingSessionRealShare',
       [
@@ -146,6 +164,28 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ name: 'failed', query: countQuery(R, [browser, failure], [code]) }],
       [{ formula: 'failed' }],
       'bars',
+    ),
+    realUserFailuresByKind: timeseriesWidget(
+      'realUserFailuresByKind',
+      [{ name: 'failed', query: countQuery(R, [browser, failure], [datadogTag('failureKind')]) }],
+      [{ formula: 'failed' }],
+      'bars',
+    ),
+    involuntaryLogouts: timeseriesWidget(
+      'involuntaryLogouts',
+      [
+        { name: 'terminal', query: countQuery(R, [browser, failure, tag('failureKind', V.terminal)]) },
+        { name: 'lost', query: countQuery('refreshUnpersisted', [browser, tag('unpersistedReason', V.tokenReused)]) },
+        { name: 'cookie', query: countQuery('sessionReads', [browser, tag('outcome', V.sessionInvalid)], [datadogTag('invalidReason')]) },
+        { name: 'expired', query: countQuery('tokenRequests', [browser, tag('outcome', V.tokenError), tag('errorCode', V.sessionExpired)]) },
+      ],
+      [
+        { formula: 'terminal', alias: 'terminal refresh failure' },
+        { formula: 'lost', alias: 'lost rotation' },
+        { formula: 'cookie', alias: 'unreadable cookie' },
+        { formula: 'expired', alias: 'session expired' },
+      ],
+      'line',
     ),
     failuresByClass: timeseriesWidget('failuresByClass', [{ name: 'failed', query: countQuery(R, [failure], [cls]) }], [{ formula: 'failed' }], 'bars'),
     refreshLatency: timeseriesWidget(
@@ -201,6 +241,24 @@ export function datadogWidgets(o: BuildOptions): Record<PanelKey, Json> {
       [{ name: 'errors', query: countQuery('requestErrors', [], [datadogTag('routeType'), datadogTag('errorCode')]) }],
       [{ formula: 'errors' }],
       'bars',
+    ),
+    sessionCookieSize: timeseriesWidget(
+      'sessionCookieSize',
+      (['p50', 'p95', 'p99'] as const).map((p) => ({ name: p, query: distQuery(p, 'sessionCookieSize', [browser]) })),
+      ['p50', 'p95', 'p99'].map((p) => ({ formula: p, alias: p })),
+      'line',
+      {
+        markers: [
+          { value: 'y = 4096', display_type: 'warning dashed', label: 'one cookie (4 KiB)' },
+          { value: 'y = 8192', display_type: 'error dashed', label: 'proxy header limit (8 KiB)' },
+        ],
+      },
+    ),
+    sessionCookieChunks: timeseriesWidget(
+      'sessionCookieChunks',
+      (['p50', 'p99', 'max'] as const).map((p) => ({ name: p, query: distQuery(p, 'sessionCookieChunks', [browser]) })),
+      ['p50', 'p99', 'max'].map((p) => ({ formula: p, alias: p })),
+      'line',
     ),
     sessionAge: {
       definition: {
@@ -457,6 +515,19 @@ export function datadogMonitors(o: BuildOptions): DatadogMonitor[] {
       THRESHOLDS.invalidCookieRatio,
       `Session cookies sent by real users cannot be read on ${groupText}: a rotated secret, a cookie format change or expired cookies. ` +
         'The SDK treats these users as logged out.',
+    ),
+  );
+  // p99 above the limit is the same condition as "more than 1 % of the reads above it".
+  const percentile = `p${Math.round((1 - THRESHOLDS.cookieNearLimitRatio) * 100)}`;
+  out.push(
+    single(
+      ALERT_NAMES.cookieSize,
+      'warning',
+      `avg(last_30m):${percentile}:${datadogMetricName('sessionCookieSize')}${scope([browser], false)} by {${GROUPS.join(',')}} > ${SESSION_COOKIE_NEAR_LIMIT_BYTES}`,
+      SESSION_COOKIE_NEAR_LIMIT_BYTES,
+      `More than ${num(THRESHOLDS.cookieNearLimitRatio * 100)} % of real users' session cookies on ${groupText} are above ` +
+        `${SESSION_COOKIE_NEAR_LIMIT_BYTES / 1024} KiB (all chunks together), close to the 8 KiB header limit of common proxies: past it, ` +
+        'requests fail with 400 / 431 before the app runs.',
     ),
   );
   const noise =

@@ -89,22 +89,28 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       type: 'stat',
       unit: 'percentunit',
       sloLine: o.slo,
-      width: 8,
+      width: 6,
       queries: [instant('A', `${sumBy([], increase(R, [browser, success]))}\n/\n${sumBy([], increase(R, [browser]))}`, 'real users')],
     },
     failuresRealVsNoise: {
       type: 'stat',
       unit: 'short',
-      width: 8,
+      width: 6,
       queries: [
         instant('A', sumBy([], increase(R, [browser, failure])), 'real users'),
         instant('B', sumBy([], increase(R, [notBrowser, failure])), 'bots, monitors, prefetches, CLIs'),
       ],
     },
+    realUsersAffected: {
+      type: 'stat',
+      unit: 'short',
+      width: 6,
+      queries: [instant('A', sumBy([label('affectedOutcome')], increase(P.counter('sessionsAffected'), [browser])), `{{${label('affectedOutcome')}}}`)],
+    },
     missingSessionRealShare: {
       type: 'stat',
       unit: 'percentunit',
-      width: 8,
+      width: 6,
       queries: [instant('A', `${sumBy([], increase(T, [browser, missingSession]))}\n/\n${sumBy([], increase(T, [missingSession]))}`, 'from real browsers')],
     },
     successRatioVsSlo: {
@@ -119,6 +125,24 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       unit: 'reqps',
       width: 12,
       queries: [ts('A', sumBy([codeL], rate(R, [browser, failure])), `{{${codeL}}}`)],
+    },
+    realUserFailuresByKind: {
+      type: 'timeseries',
+      unit: 'reqps',
+      stacked: true,
+      width: 12,
+      queries: [ts('A', sumBy([label('failureKind')], rate(R, [browser, failure])), `{{${label('failureKind')}}}`)],
+    },
+    involuntaryLogouts: {
+      type: 'timeseries',
+      unit: 'reqps',
+      width: 12,
+      queries: [
+        ts('A', sumBy([], rate(R, [browser, failure, eq(label('failureKind'), V.terminal)])), 'terminal refresh failure'),
+        ts('B', sumBy([], rate(U, [browser, eq(label('unpersistedReason'), V.tokenReused)])), 'lost rotation'),
+        ts('C', sumBy([label('invalidReason')], rate(S, [browser, eq(outcomeL, V.sessionInvalid)])), `unreadable cookie ({{${label('invalidReason')}}})`),
+        ts('D', sumBy([], rate(T, [browser, eq(outcomeL, V.tokenError), eq(codeL, V.sessionExpired)])), 'session expired'),
+      ],
     },
     failuresByClass: {
       type: 'timeseries',
@@ -138,7 +162,7 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
     unpersisted: {
       type: 'timeseries',
       unit: 'reqps',
-      width: 24,
+      width: 12,
       queries: [ts('A', sumBy([label('unpersistedReason'), classL], rate(U, [])), `{{${label('unpersistedReason')}}} ({{${classL}}})`)],
     },
     refreshRaces: {
@@ -208,6 +232,22 @@ export function grafanaPanels(o: BuildOptions): Record<PanelKey, GrafanaPanelSpe
       width: 8,
       queries: [0.05, 0.5, 0.95].map((q, i) =>
         ts(String.fromCharCode(65 + i), quantile(q, P.histogram('tokenRemainingLifetime', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
+      ),
+    },
+    sessionCookieSize: {
+      type: 'timeseries',
+      unit: 'bytes',
+      width: 12,
+      queries: [0.5, 0.95, 0.99].map((q, i) =>
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('sessionCookieSize', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
+      ),
+    },
+    sessionCookieChunks: {
+      type: 'timeseries',
+      unit: 'short',
+      width: 12,
+      queries: [0.5, 0.99].map((q, i) =>
+        ts(String.fromCharCode(65 + i), quantile(q, P.histogram('sessionCookieChunks', 'bucket'), [browser]), `p${Math.round(q * 100)}`),
       ),
     },
     handlerRuns: {

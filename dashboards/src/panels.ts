@@ -26,6 +26,14 @@ export const PANELS = {
       'Failed refresh-token exchanges over the selected time range, split into real users (browser class) and everything else. ' +
       'If nearly all failures are on the right, it is noise.',
   },
+  realUsersAffected: {
+    title: 'Real users affected',
+    description:
+      'Distinct real-user (browser) sessions that had a failed refresh, a lost rotation or an unreadable session cookie, by what ' +
+      'happened (auth.sessions.affected). Each session counts once per hour, known by a keyed hash that never leaves the app, so ' +
+      'over a range longer than an hour a session affected in several hours counts once per hour. Without a shared claim store ' +
+      'each instance de-duplicates on its own: a session whose requests reach N instances counts up to N times.',
+  },
   missingSessionRealShare: {
     title: 'ERR_MISSING_SESSION from real browsers',
     description:
@@ -41,6 +49,23 @@ export const PANELS = {
     description:
       'Browser-class refresh failures per second by OAuth error (invalid_grant: expired, revoked or reused refresh token; ' +
       'server_error / temporarily_unavailable: the IdP). Auth0 logs them as fertft / ferrt.',
+  },
+  realUserFailuresByKind: {
+    title: 'Real-user refresh failures: terminal vs transient',
+    description:
+      'Browser-class refresh failures per second by auth.refresh.failure_kind. terminal: the refresh token is dead or the client is ' +
+      'refused (invalid_grant, invalid_client, …); these users must log in again. transient: the IdP or the network failed ' +
+      '(server_error, temporarily_unavailable, HTTP 429 / 5xx, timeouts); the same token works once it is back. Failures with ' +
+      'neither sign count as terminal.',
+  },
+  involuntaryLogouts: {
+    title: 'Real users sent back to login, by cause',
+    description:
+      'What sends real users (browser class) back to the login page other than their own logout, per second: a terminal ' +
+      'refresh failure (the refresh token is dead; this includes lost rotations), a lost rotation (token_reused: the rotated ' +
+      'token never reached the cookie), an unreadable session cookie by reason (expired, malformed, undecryptable, unknown: the ' +
+      'SDK treats the user as logged out), and an expired session (nextjs-auth0 v4 session_expired). Transient refresh ' +
+      'failures are left out: the session survives them.',
   },
   failuresByClass: {
     title: 'Refresh failures by user-agent class',
@@ -101,6 +126,18 @@ export const PANELS = {
       'Auth errors that escaped a request to Next.js onRequestError (Next 15+), by route type (render, route, action, ' +
       'middleware, proxy) and error code: errors no code path handled, such as the JWTExpired 500 of nextjs-auth0 4.5.1.',
   },
+  sessionCookieSize: {
+    title: 'Session cookie size (real users)',
+    description:
+      "Size of the session cookie at real users' session reads, every chunk together (appSession.0, __session__0, " +
+      'next-auth.session-token.0, …): p50 / p95 / p99. One cookie holds 4096 bytes, beyond that the SDK splits it into chunks; ' +
+      "the whole Cookie header meets proxy limits of 8 KiB (nginx, many load balancers) and Node's 16 KiB of headers. " +
+      'Growth comes from ID-token claims, many audiences or connected accounts kept in the session.',
+  },
+  sessionCookieChunks: {
+    title: 'Session cookie chunks (real users)',
+    description: "How many cookies real users' sessions are split into: p50 / p99 / max. 1 means the session fits in one cookie.",
+  },
   sessionAge: {
     title: 'Session age at read (real users)',
     description: 'How long ago the sessions read by real users were created (login). Heatmap of the session-age histogram.',
@@ -146,14 +183,37 @@ export const PANELS = {
 export type PanelKey = keyof typeof PANELS;
 
 export const ROWS: readonly RowMeta[] = [
-  { title: 'Is it real users? Who is affected? Since when?', panels: ['realUserSuccess', 'failuresRealVsNoise', 'missingSessionRealShare'] },
+  {
+    title: 'Is it real users? Who is affected? Since when?',
+    panels: ['realUserSuccess', 'failuresRealVsNoise', 'realUsersAffected', 'missingSessionRealShare'],
+  },
   {
     title: 'Token refresh',
-    panels: ['successRatioVsSlo', 'realUserFailuresByCode', 'failuresByClass', 'refreshLatency', 'unpersisted', 'refreshRaces', 'lostRotations'],
+    panels: [
+      'successRatioVsSlo',
+      'realUserFailuresByKind',
+      'realUserFailuresByCode',
+      'involuntaryLogouts',
+      'failuresByClass',
+      'refreshLatency',
+      'unpersisted',
+      'refreshRaces',
+      'lostRotations',
+    ],
   },
   {
     title: 'Middleware and sessions',
-    panels: ['middlewareRuns', 'middlewareLatency', 'missingSessionByClass', 'requestErrors', 'invalidCookies', 'sessionAge', 'tokenTimeToExpiry'],
+    panels: [
+      'middlewareRuns',
+      'middlewareLatency',
+      'missingSessionByClass',
+      'requestErrors',
+      'invalidCookies',
+      'sessionAge',
+      'tokenTimeToExpiry',
+      'sessionCookieSize',
+      'sessionCookieChunks',
+    ],
   },
   { title: 'Login, callback and logout handlers', panels: ['handlerRuns', 'handlerErrors'] },
   { title: 'Routes', panels: ['perRoute'] },

@@ -3,15 +3,18 @@
  * `src/core/telemetry/naming.ts`; nothing here spells one out.
  */
 import {
+  AFFECTED_OUTCOMES,
   ERROR_CODES,
   ERROR_TYPES,
   HANDLER_OUTCOMES,
   METRICS,
   MIDDLEWARE_OUTCOMES,
+  REFRESH_FAILURE_KINDS,
   REFRESH_OUTCOMES,
   REUSE_KINDS,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
+  UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
   type AttributeName,
   type MetricName,
@@ -60,6 +63,10 @@ export const V = {
   sessionInvalid: value(SESSION_READ_OUTCOMES, 'invalid'),
   race: value(REUSE_KINDS, 'race'),
   lostRotation: value(REUSE_KINDS, 'lost_rotation'),
+  affectedRefreshFailure: value(AFFECTED_OUTCOMES, 'refresh_failure'),
+  terminal: value(REFRESH_FAILURE_KINDS, 'terminal'),
+  tokenReused: value(UNPERSISTED_REASONS, 'token_reused'),
+  sessionExpired: value(ERROR_CODES, 'session_expired'),
   /** The "no session" codes of nextjs-auth0 v3 and v4. */
   missingSessionCodes: [value(ERROR_CODES, 'ERR_MISSING_SESSION'), value(ERROR_CODES, 'missing_session')],
   /** HTTP 5xx statuses recorded in `error.type`. */

@@ -2,7 +2,7 @@
  * Renders the alert definitions as Prometheus rules (canonical) and as Grafana alert provisioning.
  */
 import { stringify } from 'yaml';
-import { inlineRef, recordedRef, ruleGroups, runbookAnchor, type AlertDef } from './alerts.js';
+import { inlineRef, prometheusDescription, recordedRef, ruleGroups, runbookAnchor, type AlertDef } from './alerts.js';
 import type { BuildOptions } from './options.js';
 
 export const GENERATED_HEADER = (o: BuildOptions, extra: string[] = []) =>
@@ -16,7 +16,7 @@ export const GENERATED_HEADER = (o: BuildOptions, extra: string[] = []) =>
 export const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false } as const;
 
 function annotations(o: BuildOptions, a: AlertDef) {
-  return { summary: a.summary, description: a.description, runbook_url: `${o.runbookUrl}#${runbookAnchor(a.alert)}` };
+  return { summary: a.summary, description: prometheusDescription(a), runbook_url: `${o.runbookUrl}#${runbookAnchor(a.alert)}` };
 }
 
 export function prometheusRules(o: BuildOptions) {
@@ -125,7 +125,8 @@ export function grafanaAlertRules(o: BuildOptions) {
             labels: { severity: a.severity },
             annotations: {
               summary: grafanaTemplate(ann.summary),
-              description: grafanaTemplate(ann.description),
+              // Grafana's templates cannot query: the queried sentence becomes a pointer to the dashboard.
+              description: grafanaTemplate(a.queried ? `${a.description} ${a.queried.elsewhere}` : a.description),
               runbook_url: ann.runbook_url,
             },
           };

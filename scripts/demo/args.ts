@@ -2,7 +2,7 @@ export const DEMO_USAGE = `Usage: npm run demo -- [options]
 
   --duration <time>       traffic duration: 150, 90s, 2m (default 150 s, at most 30 min)
   --users <n>             real users browsing besides the one whose refresh token is revoked (default 8)
-  --scenario <name>       healthy (default) or idp-outage (every grant revoked halfway: real users fail)
+  --scenario <name>       healthy (default) or idp-outage (the IdP answers 503 past halfway: real users' refreshes fail, transiently)
   --instances <n>         app instances behind a round-robin load balancer, 1 to 6 (default 1)
   --prometheus            live alerting: a real Prometheus scrapes every instance's Prometheus exporter and
                           evaluates the shipped rules; a real Alertmanager pages or files a ticket

@@ -11,6 +11,8 @@ const CODE = ATTRIBUTES.errorCode.key;
 const RUNTIME = ATTRIBUTES.runtime.key;
 const REASON = ATTRIBUTES.unpersistedReason.key;
 const INVALID = ATTRIBUTES.invalidReason.key;
+const KIND = ATTRIBUTES.failureKind.key;
+const AFFECTED = ATTRIBUTES.affectedOutcome.key;
 
 export type Counts = Record<string, number>;
 
@@ -38,7 +40,16 @@ export interface Percentiles {
 export interface DemoSummary {
   classes: ClassSummary[];
   sessionAge: Percentiles;
-  realUsers: { refreshes: number; failures: number; failureRatio: number | undefined; failureCodes: Counts };
+  realUsers: {
+    refreshes: number;
+    failures: number;
+    failureRatio: number | undefined;
+    failureCodes: Counts;
+    /** Failed refreshes by `auth.refresh.failure_kind`: terminal (the token is dead) or transient (the IdP failed). */
+    failureKinds: Counts;
+    /** Distinct sessions affected (each once per outcome and hour, per instance) by `auth.affected.outcome`. */
+    affected: Counts;
+  };
   noise: { authErrors: number; realUserAuthErrors: number; share: number | undefined; perMinute: number };
   instrumentationErrors: number;
 }
@@ -110,6 +121,9 @@ export function summarize(points: ReceivedMetricPoint[], durationSeconds: number
     add(failureCodes, (s.attributes[CODE] as string | undefined) ?? 'none', s.value ?? 0);
   }
 
+  const failureKinds = countBy(points, METRICS.tokenRefreshes.name, 'browser', KIND);
+  const affected = countBy(points, METRICS.sessionsAffected.name, 'browser', AFFECTED);
+
   // An "auth error" is what lands in the logs: a failed token request or refresh, an unreadable session.
   const authErrors = (c: ClassSummary | undefined) => (c?.tokenRequests.error ?? 0) + (c?.sessionReads.invalid ?? 0) + (c?.sessionReads.error ?? 0);
   const total = classes.reduce((n, c) => n + authErrors(c), 0);
@@ -119,7 +133,7 @@ export function summarize(points: ReceivedMetricPoint[], durationSeconds: number
   return {
     classes,
     sessionAge,
-    realUsers: { refreshes, failures, failureRatio: refreshes > 0 ? failures / refreshes : undefined, failureCodes },
+    realUsers: { refreshes, failures, failureRatio: refreshes > 0 ? failures / refreshes : undefined, failureCodes, failureKinds, affected },
     noise: {
       authErrors: noiseErrors,
       realUserAuthErrors: real,
@@ -170,9 +184,17 @@ export function renderSummary(s: DemoSummary): string {
       `p50 ${formatDuration(s.sessionAge.p50)}, p90 ${formatDuration(s.sessionAge.p90)}, p99 ${formatDuration(s.sessionAge.p99)}`,
   );
   lines.push('');
+  const { realUsers } = s;
   lines.push(
-    `Real users: ${s.realUsers.refreshes} token refreshes, ${s.realUsers.failures} failed = ${pct(s.realUsers.failureRatio)}` +
-      (s.realUsers.failures ? ` (${fmtCounts(s.realUsers.failureCodes)})` : ''),
+    `Real users: ${realUsers.refreshes} token refreshes, ${realUsers.failures} failed = ${pct(realUsers.failureRatio)}` +
+      (realUsers.failures
+        ? ` (${fmtCounts(realUsers.failureCodes)}; terminal ${realUsers.failureKinds.terminal ?? 0}, transient ${realUsers.failureKinds.transient ?? 0})`
+        : ''),
+  );
+  lines.push(
+    `            users affected: ${realUsers.affected.refresh_failure ?? 0} with a failed refresh` +
+      (Object.keys(realUsers.affected).length ? ` (${fmtCounts(realUsers.affected)})` : '') +
+      ': distinct sessions, each once per hour and instance',
   );
   lines.push(
     `Noise:      ${s.noise.authErrors} auth errors from monitors, bots, CLIs and prefetches (${s.noise.perMinute.toFixed(1)}/min) = ` +

@@ -42,7 +42,7 @@ export interface TrafficPlan {
   idp: Idp;
   durationMs: number;
   users: number;
-  /** `idp-outage`: halfway through, the IdP loses every grant, so every real user's next refresh fails. */
+  /** `idp-outage`: past halfway, the IdP's token endpoint answers 503, so every real user's next refresh fails (transiently). */
   scenario: 'healthy' | 'idp-outage';
   stats: TrafficStats;
   signal: AbortSignal;
@@ -179,12 +179,16 @@ async function revokedUser(plan: TrafficPlan): Promise<void> {
   });
 }
 
+/**
+ * Just past halfway (after the tampered-cookie user's login), the IdP's token endpoint answers 503
+ * until the end of the run: every real user's refresh fails, transiently. The grants survive.
+ */
 async function idpOutage(plan: TrafficPlan): Promise<void> {
-  await sleep(plan.durationMs / 2, plan.signal);
+  await sleep(plan.durationMs * 0.55, plan.signal);
   if (plan.signal.aborted) return;
   plan.stats.incidentAt = Date.now();
-  const n = await plan.idp.revokeAll();
-  plan.stats.events.push(`IdP outage: every grant revoked (${n} artefacts)`);
+  plan.idp.failTokenEndpoint(503);
+  plan.stats.events.push('IdP outage: the token endpoint answers 503 from now on');
 }
 
 async function tamperedCookies(plan: TrafficPlan): Promise<void> {

@@ -60,6 +60,11 @@ describe('npm run demo', () => {
       // bob's revoked refresh token
       expect(summary.realUsers.failureCodes.invalid_grant).toBeGreaterThan(0);
       expect(summary.realUsers.failureRatio).toBeCloseTo(summary.realUsers.failures / summary.realUsers.refreshes, 10);
+      // A revoked refresh token is dead: terminal. bob counts once an hour, however often his refresh fails.
+      expect(summary.realUsers.failureKinds.terminal).toBe(summary.realUsers.failures);
+      expect(summary.realUsers.affected.refresh_failure).toBeGreaterThanOrEqual(1);
+      expect(summary.realUsers.affected.refresh_failure).toBeLessThanOrEqual(summary.realUsers.failures);
+      expect(stdout).toMatch(/users affected: \d+ with a failed refresh/);
 
       expect(cls(summary, 'monitor')!.errorCodes.ERR_MISSING_SESSION).toBeGreaterThan(0);
       expect(cls(summary, 'bot')!.errorCodes.ERR_MISSING_SESSION).toBeGreaterThan(0);
@@ -90,6 +95,10 @@ describe('npm run demo', () => {
     async () => {
       const { stdout, report } = await runDemo('--duration', '40', '--users', '4', '--scenario', 'idp-outage');
       expect(report.summary.realUsers.failureRatio).toBeGreaterThan(0.2);
+      // The IdP answers 503: every failure is transient (the revoked user's invalid_grant, if it came first, terminal).
+      const kinds = report.summary.realUsers.failureKinds;
+      expect(kinds.transient).toBeGreaterThan(kinds.terminal ?? 0);
+      expect(stdout).toMatch(/transient [1-9]\d*\)/);
       expect(report.verdict.evaluated).toBe(true);
       if (report.verdict.evaluated) {
         expect(report.verdict.firing.map((r) => r.alert)).toContain('AuthRealUserRefreshFailureBurn');

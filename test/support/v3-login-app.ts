@@ -29,6 +29,8 @@ export function v3Config(env: V3TestEnvironment) {
 
 export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: Idp; stop: () => Promise<void> }> {
   const idp = await startIdp({ accessTokenTtl: 3600 });
+  // A profile claim that pushes the session past 4096 bytes, so v3 itself splits the cookie into appSession.0, .1, …
+  idp.addAccount({ username: 'carol', password: 'carol-password', name: 'Carol '.repeat(200) });
   let appUrl = '';
   // eslint-disable-next-line prefer-const -- the server's handler closes over it; it is assigned once the server's URL is known
   let auth0: ReturnType<typeof initAuth0> | undefined;
@@ -43,6 +45,13 @@ export async function startV3LoginApp(): Promise<{ env: V3TestEnvironment; idp: 
         const login = await loginViaAuthorizationCodeFlow({ appUrl, username: user, password: `${user}-password` });
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ cookie: login.jar.cookieHeader(appUrl) }));
+        return;
+      }
+      if (url.pathname === '/__test/outage') {
+        // The token endpoint answers this status until called without one.
+        const status = url.searchParams.get('status');
+        idp.failTokenEndpoint(status === null ? undefined : Number(status));
+        res.end('{}');
         return;
       }
       if (url.pathname === '/__test/revoke') {

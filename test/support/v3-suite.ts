@@ -30,7 +30,7 @@ export function defineV3Suite(
   const login = async (user: string, ttl: number): Promise<string> => {
     const response = await fetch(`${env.appUrl}/__test/login?user=${user}&ttl=${ttl}`);
     const { cookie } = (await response.json()) as { cookie: string };
-    expect(cookie).toMatch(/appSession=/);
+    expect(cookie).toMatch(/appSession(\.0)?=/);
     return cookie;
   };
   const request = (cookie: string | undefined, userAgent = CHROME_UA, extra: Record<string, string> = {}) =>
@@ -155,6 +155,7 @@ export function defineV3Suite(
         'auth.error.code': 'invalid_grant',
         'error.type': 'AccessTokenError',
         'auth.error.cause': 'IdentityProviderError',
+        'auth.refresh.failure_kind': 'terminal',
       });
       expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
       const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
@@ -162,6 +163,46 @@ export function defineV3Suite(
       expect(
         await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
       ).toBe(before + 1);
+    });
+
+    it('an IdP outage (503 from the token endpoint) is a transient refresh failure, whatever error the SDK makes of it', async () => {
+      const cookie = await login('alice', 30);
+      telemetry.reset();
+      const kind = (failureKind: string) =>
+        count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.user_agent.class': 'browser', 'auth.refresh.failure_kind': failureKind });
+      const [transientBefore, terminalBefore] = [await kind('transient'), await kind('terminal')];
+      await fetch(`${env.appUrl}/__test/outage?status=503`);
+      try {
+        const thrown = await auth0.getAccessToken(request(cookie), NextResponse.next()).catch((e: unknown) => e);
+        expect(thrown).toBeInstanceOf(Error);
+      } finally {
+        await fetch(`${env.appUrl}/__test/outage`);
+      }
+      const [refresh] = telemetry.finishedSpans(SPANS.tokenRefresh.name);
+      expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.refresh.failure_kind': 'transient' });
+      expect(await kind('transient')).toBe(transientBefore + 1);
+      expect(await kind('terminal')).toBe(terminalBefore);
+      // The grant survived the outage: the same cookie refreshes now.
+      const token = await auth0.getAccessToken(request(cookie), NextResponse.next());
+      expect(token.accessToken).toBeTypeOf('string');
+    });
+
+    it('a session too big for one cookie: v3 writes appSession.0, appSession.1, … and the read measures all of them', async () => {
+      const cookie = await login('carol', 3600);
+      const parts = cookie.split('; ').filter((pair) => /^appSession\.\d+=/.test(pair));
+      expect(parts.length).toBeGreaterThanOrEqual(2);
+      const whole = parts.reduce((bytes, pair) => bytes + pair.length, 0);
+      expect(whole).toBeGreaterThan(4096);
+      const measured = async (metric: string) => {
+        const points = await telemetry.points(metric, { 'auth.runtime': runtime, 'auth.outcome': 'found' });
+        return points.reduce((sum, p) => sum + (typeof p.value === 'number' ? 0 : (p.value.sum ?? 0)), 0);
+      };
+      const [bytesBefore, chunksBefore] = [await measured(METRICS.sessionCookieSize.name), await measured(METRICS.sessionCookieChunks.name)];
+      expect((await auth0.getSession(request(cookie), NextResponse.next())).user.sub).toBe('carol');
+      // The age comes from the header in the first chunk.
+      expect(telemetry.finishedSpans(SPANS.sessionRead.name).at(-1)!.attributes['auth.session.age']).toBeGreaterThanOrEqual(0);
+      expect((await measured(METRICS.sessionCookieSize.name)) - bytesBefore).toBe(whole);
+      expect((await measured(METRICS.sessionCookieChunks.name)) - chunksBefore).toBe(parts.length);
     });
 
     it('no cookie: ERR_MISSING_SESSION, the session read is missing', async () => {

@@ -11,9 +11,11 @@ import {
   ERROR_TYPES,
   HANDLER_KINDS,
   HANDLER_OUTCOMES,
+  AFFECTED_OUTCOMES,
   INSTRUMENTATION_STAGES,
   INVALID_COOKIE_REASONS,
   METRICS,
+  REFRESH_FAILURE_KINDS,
   MIDDLEWARE_OUTCOMES,
   ROUTE_TYPES,
   REFRESH_OUTCOMES,
@@ -68,6 +70,11 @@ const C = {
   errMissingSession: value(ERROR_CODES, 'ERR_MISSING_SESSION'),
   missingSession: value(ERROR_CODES, 'missing_session'),
   jwtExpired: value(ERROR_TYPES, 'JWTExpired'),
+  terminal: value(REFRESH_FAILURE_KINDS, 'terminal'),
+  affectedRefresh: value(AFFECTED_OUTCOMES, 'refresh_failure'),
+  affectedLost: value(AFFECTED_OUTCOMES, 'lost_rotation'),
+  affectedCookie: value(AFFECTED_OUTCOMES, 'invalid_cookie'),
+  transient: value(REFRESH_FAILURE_KINDS, 'transient'),
   expired: value(INVALID_COOKIE_REASONS, 'expired'),
   undecryptable: value(INVALID_COOKIE_REASONS, 'undecryptable'),
   malformed: value(INVALID_COOKIE_REASONS, 'malformed'),
@@ -80,6 +87,7 @@ const C = {
   proxy: value(ROUTE_TYPES, 'proxy'),
   jwtExpiredCode: value(ERROR_CODES, 'ERR_JWT_EXPIRED'),
   failedToRefresh: value(ERROR_CODES, 'failed_to_refresh_token'),
+  sessionExpired: value(ERROR_CODES, 'session_expired'),
   login: value(HANDLER_KINDS, 'login'),
   callback: value(HANDLER_KINDS, 'callback'),
   logout: value(HANDLER_KINDS, 'logout'),
@@ -103,6 +111,11 @@ const SESSION_AGE_MONITOR = [30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const TOKEN_LIFETIME_BROWSER = [0, 0, 1, 1, 2, 4, 4, 8, 10, 10, 20, 0, 0, 0];
 const MIDDLEWARE_DURATION_BROWSER = [0, 40, 200, 240, 90, 16, 8, 4, 2, 0, 0, 0, 0, 0];
 const MIDDLEWARE_DURATION_MONITOR = [0, 60, 50, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/** Session cookie sizes: most real users' sessions fit in one cookie, some are chunked, a few near 8 KiB; a bot replays a huge one. */
+const COOKIE_SIZE_BROWSER = [0, 40, 200, 160, 60, 20, 10, 6, 3, 1, 0, 0, 0, 0];
+const COOKIE_SIZE_BOT = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0];
+const COOKIE_CHUNKS_BROWSER = [460, 34, 6, 0, 0, 0, 0];
+const COOKIE_CHUNKS_BOT = [0, 0, 0, 0, 0, 20, 0];
 
 export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.yaml'): string {
   const names = new PromNames(o.naming);
@@ -119,16 +132,31 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   // Refreshes: real users 380 ok + 20 failed per minute on two routes; monitors and bots fail.
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.success, route: DASH }, 228);
   counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.success, route: ORDERS }, 152);
-  counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', route: DASH }, 12);
-  counter('tokenRefreshes', { userAgentClass: C.browser, outcome: C.failure, errorCode: C.serverError, errorType: 'IdentityProviderError', route: ORDERS }, 8);
   counter(
     'tokenRefreshes',
-    { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    { userAgentClass: C.browser, outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', failureKind: C.terminal, route: DASH },
+    12,
+  );
+  counter(
+    'tokenRefreshes',
+    { userAgentClass: C.browser, outcome: C.failure, errorCode: C.serverError, errorType: 'IdentityProviderError', failureKind: C.transient, route: ORDERS },
+    8,
+  );
+  counter(
+    'tokenRefreshes',
+    {
+      userAgentClass: C.monitor,
+      syntheticType: 'test',
+      outcome: C.failure,
+      errorCode: C.invalidGrant,
+      errorType: 'IdentityProviderError',
+      failureKind: C.terminal,
+    },
     40,
   );
   counter(
     'tokenRefreshes',
-    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError' },
+    { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.failure, errorCode: C.invalidGrant, errorType: 'IdentityProviderError', failureKind: C.terminal },
     20,
   );
   // Another service on the same Prometheus: the `$job` filter must keep it out.
@@ -160,6 +188,25 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     60,
   );
   counter('tokenRequests', { userAgentClass: C.prefetch, outcome: C.tokenError, errorCode: C.errMissingSession, errorType: 'AccessTokenError' }, 16);
+  // Sessions past their absolute duration (nextjs-auth0 v4): real users sent back to login; a monitor's stale session too.
+  counter(
+    'tokenRequests',
+    { sdk: 'nextjs-auth0-v4', runtime: 'nodejs', userAgentClass: C.browser, outcome: C.tokenError, errorCode: C.sessionExpired, errorType: 'AccessTokenError' },
+    3,
+  );
+  counter(
+    'tokenRequests',
+    {
+      sdk: 'nextjs-auth0-v4',
+      runtime: 'nodejs',
+      userAgentClass: C.monitor,
+      syntheticType: 'test',
+      outcome: C.tokenError,
+      errorCode: C.sessionExpired,
+      errorType: 'AccessTokenError',
+    },
+    2,
+  );
   // Middleware.
   counter('middlewareRuns', { userAgentClass: C.browser, outcome: C.pass, route: DASH }, 600);
   counter('middlewareRuns', { userAgentClass: C.browser, outcome: C.redirect, route: DASH }, 20);
@@ -173,6 +220,12 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   counter('sessionReads', { userAgentClass: C.browser, outcome: C.invalid, invalidReason: C.undecryptable }, 3);
   counter('sessionReads', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid, invalidReason: C.malformed }, 10);
   counter('sessionReads', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.missing }, 120);
+  // Distinct sessions affected (each once per hour): real users by outcome and kind; bots with broken cookies.
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedRefresh, failureKind: C.terminal }, 0.4);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedRefresh, failureKind: C.transient }, 0.6);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedLost }, 0.2);
+  counter('sessionsAffected', { userAgentClass: C.browser, affectedOutcome: C.affectedCookie }, 0.3);
+  counter('sessionsAffected', { userAgentClass: C.bot, syntheticType: 'bot', affectedOutcome: C.affectedCookie }, 5);
   // Unpersisted refreshes.
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.readOnly }, 9);
   counter('refreshUnpersisted', { userAgentClass: C.browser, unpersistedReason: C.cookieDropped }, 3);
@@ -245,6 +298,10 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   series.push(...S.histogram('tokenRemainingLifetime', { userAgentClass: C.browser, outcome: C.cached }, TOKEN_LIFETIME_BROWSER, T));
   series.push(...S.histogram('middlewareDuration', { userAgentClass: C.browser, outcome: C.pass }, MIDDLEWARE_DURATION_BROWSER, T));
   series.push(...S.histogram('middlewareDuration', { userAgentClass: C.monitor, syntheticType: 'test', outcome: C.pass }, MIDDLEWARE_DURATION_MONITOR, T));
+  series.push(...S.histogram('sessionCookieSize', { userAgentClass: C.browser, outcome: C.found }, COOKIE_SIZE_BROWSER, T));
+  series.push(...S.histogram('sessionCookieSize', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid }, COOKIE_SIZE_BOT, T));
+  series.push(...S.histogram('sessionCookieChunks', { userAgentClass: C.browser, outcome: C.found }, COOKIE_CHUNKS_BROWSER, T));
+  series.push(...S.histogram('sessionCookieChunks', { userAgentClass: C.bot, syntheticType: 'bot', outcome: C.invalid }, COOKIE_CHUNKS_BOT, T));
 
   // ---- what each panel must show -------------------------------------------------------------
   const perSec = (perMinute: number) => perMinute / 60;
@@ -253,13 +310,19 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     Object.fromEntries(Object.entries(attrs).map(([k, v]) => [label(k as AttributeName), v!]));
   const one = (v: number) => [{ labels: {}, value: v }];
   const sumBuckets = (...sets: number[][]) => sets[0]!.map((_, i) => sets.reduce((s, set) => s + set[i]!, 0));
-  const quantiles = (metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime' | 'middlewareDuration', perBucket: number[], qs: number[]) => {
+  const quantiles = (
+    metric: 'tokenRefreshDuration' | 'tokenRemainingLifetime' | 'middlewareDuration' | 'sessionCookieSize' | 'sessionCookieChunks',
+    perBucket: number[],
+    qs: number[],
+  ) => {
     const cum = cumulativeBuckets(METRICS[metric].buckets, perBucket);
     return qs.map((q) => one(bucketQuantile(q, cum)));
   };
   const durations = quantiles('tokenRefreshDuration', sumBuckets(REFRESH_DURATION_BROWSER, REFRESH_DURATION_MONITOR), [0.5, 0.95, 0.99]);
   const middlewareDurations = quantiles('middlewareDuration', sumBuckets(MIDDLEWARE_DURATION_BROWSER, MIDDLEWARE_DURATION_MONITOR), [0.5, 0.95, 0.99]);
   const lifetimes = quantiles('tokenRemainingLifetime', TOKEN_LIFETIME_BROWSER, [0.05, 0.5, 0.95]);
+  const cookieSizes = quantiles('sessionCookieSize', COOKIE_SIZE_BROWSER, [0.5, 0.95, 0.99]);
+  const cookieChunks = quantiles('sessionCookieChunks', COOKIE_CHUNKS_BROWSER, [0.5, 0.99]);
   const sessionAgeBuckets = cumulativeBuckets(METRICS.sessionAge.buckets, SESSION_AGE_BROWSER).map((b) => ({
     labels: { [BUCKET_LABEL]: leValue(b.le) },
     value: b.count * RI,
@@ -268,6 +331,13 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
   const expected: Record<PanelKey, { labels: Labels; value: number }[][]> = {
     realUserSuccess: [one(overRange(380) / overRange(400))],
     failuresRealVsNoise: [one(overRange(20)), one(overRange(40 + 20))],
+    realUsersAffected: [
+      [
+        { labels: L({ affectedOutcome: C.affectedRefresh }), value: overRange(1) },
+        { labels: L({ affectedOutcome: C.affectedLost }), value: overRange(0.2) },
+        { labels: L({ affectedOutcome: C.affectedCookie }), value: overRange(0.3) },
+      ],
+    ],
     missingSessionRealShare: [one(overRange(4) / overRange(4 + 120 + 60 + 16))],
     successRatioVsSlo: [[{ labels: { [JOB]: SUBSTITUTIONS.job }, value: 380 / 400 }]],
     realUserFailuresByCode: [
@@ -275,6 +345,21 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
         { labels: L({ errorCode: C.invalidGrant }), value: perSec(12) },
         { labels: L({ errorCode: C.serverError }), value: perSec(8) },
       ],
+    ],
+    realUserFailuresByKind: [
+      [
+        { labels: L({ failureKind: C.terminal }), value: perSec(12) },
+        { labels: L({ failureKind: C.transient }), value: perSec(8) },
+      ],
+    ],
+    involuntaryLogouts: [
+      one(perSec(12)),
+      one(perSec(1)),
+      [
+        { labels: L({ invalidReason: C.expired }), value: perSec(6) },
+        { labels: L({ invalidReason: C.undecryptable }), value: perSec(3) },
+      ],
+      one(perSec(3)),
     ],
     failuresByClass: [
       [
@@ -356,6 +441,8 @@ export function panelTestFile(o: BuildOptions, ruleFile = '../prometheus-rules.y
     ],
     sessionAge: [sessionAgeBuckets],
     tokenTimeToExpiry: lifetimes,
+    sessionCookieSize: cookieSizes,
+    sessionCookieChunks: cookieChunks,
     perRoute: [
       [
         { labels: L({ route: DASH }), value: overRange(228 + 12) },

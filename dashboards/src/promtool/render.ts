@@ -86,9 +86,17 @@ export function humanize(v: number): string {
 /** Prometheus' `humanizePercentage` template function. */
 export const humanizePercentage = (v: number): string => `${g4(v * 100)}%`;
 
-/** Renders the subset of Prometheus alert templating the rules use. */
-export function renderTemplate(text: string, labels: Labels, value: number): string {
+/**
+ * Renders the subset of Prometheus alert templating the rules use. `queried` is what a
+ * `{{ with printf "…" $labels.job | query }}{{ . | first | value | humanize }}{{ else }}…{{ end }}`
+ * block's query returns (undefined: no series, the else branch).
+ */
+export function renderTemplate(text: string, labels: Labels, value: number, queried?: number): string {
   return text
+    .replace(
+      /\{\{ with printf "[^"]*" \$labels\.job \| query \}\}\{\{ \. \| first \| value \| humanize \}\}\{\{ else \}\}([^{]*)\{\{ end \}\}/g,
+      (_, otherwise: string) => (queried === undefined ? otherwise : humanize(queried)),
+    )
     .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l] ?? '')
     .replace(/\{\{ \$value \| humanizePercentage \}\}/g, () => humanizePercentage(value))
     .replace(/\{\{ \$value \| humanize \}\}/g, () => humanize(value))

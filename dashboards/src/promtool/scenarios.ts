@@ -14,16 +14,18 @@ import {
   ERROR_CODES,
   ERROR_TYPES,
   INVALID_COOKIE_REASONS,
+  METRICS,
   MIDDLEWARE_OUTCOMES,
+  SESSION_COOKIE_NEAR_LIMIT_BYTES,
   REFRESH_OUTCOMES,
   SESSION_READ_OUTCOMES,
   TOKEN_REQUEST_OUTCOMES,
   UNPERSISTED_REASONS,
   USER_AGENT_CLASSES,
 } from '../../../src/core/telemetry/catalog.js';
-import { ALERT_NAMES, allAlerts, inlineRef, recordedRef, runbookAnchor } from '../alerts.js';
+import { ALERT_NAMES, allAlerts, inlineRef, prometheusDescription, recordedRef, runbookAnchor } from '../alerts.js';
 import type { BuildOptions } from '../options.js';
-import { JOB, PromNames, label, value } from '../promql.js';
+import { BUCKET_LABEL, JOB, PromNames, label, value } from '../promql.js';
 import { GENERATED_HEADER } from '../rules-render.js';
 import { minutes, renderTemplate, renderTestFile, type AlertTest, type ExprTest, type TestGroup } from './render.js';
 import {
@@ -47,6 +49,8 @@ export interface Firing {
   readonly labels: Labels;
   /** The alert's `$value` at that minute, for its annotations. */
   readonly value: number;
+  /** What the description's query returns (distinct affected sessions), when the group has such series. */
+  readonly queried?: number;
 }
 
 export interface Check {
@@ -238,16 +242,20 @@ function burnGroups(ctx: Ctx, fleet: Fleet) {
   const outage = fleetGroup(
     fleet,
     { restartAt: 366, lastAt: 376 },
-    'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min',
+    'Hard outage after 6 h of healthy traffic: 50 % failures page through the 1h/5m pair within 20 min; 4 new sessions affected a minute',
     (d) => {
       const r = refreshes(ctx, lin([360, 60], [25, 30]), lin([360, 0], [25, 30]));
       const [ok, fail] = [d(r.ok), d(r.fail)];
+      const affected = d(
+        S.counter('sessionsAffected', { userAgentClass: cls.browser, affectedOutcome: 'refresh_failure', failureKind: 'terminal' }, lin([360, 0], [25, 4])),
+      );
+      const paged = { labels: job, value: ratioOf(fail, ok, 385, 60), queried: increaseOf(affected, 385, 60) };
       return {
-        series: [...ok, ...fail],
+        series: [...ok, ...fail, ...affected],
         checks: [
           { at: 360 },
           { at: 370 }, // 1h ratio 8.3 %: below 14.4 x 1 %
-          { at: 385, firing: burn(job, ratioOf(fail, ok, 385, 60)) },
+          { at: 385, firing: { [ALERT_NAMES.burn]: [paged] } },
         ],
       };
     },
@@ -415,9 +423,59 @@ function movingFailuresGroup(ctx: Ctx): ScenarioGroup {
   };
 }
 
+/**
+ * Session cookie sizes per minute, by bucket of auth.session.cookie.size (non-cumulative, the last
+ * entry the overflow above 32 KiB). The bucket bounds are 512 … 32768 bytes; index 7 is ≤ 6144.
+ */
+const COOKIE_BUCKET = Object.fromEntries(METRICS.sessionCookieSize.buckets.map((b, i) => [b, i])) as Record<number, number>;
+const cookieSizes = (counts: Record<number, number>): number[] => {
+  const perBucket = new Array<number>(METRICS.sessionCookieSize.buckets.length + 1).fill(0);
+  for (const [bound, n] of Object.entries(counts)) perBucket[bound === 'Infinity' ? perBucket.length - 1 : COOKIE_BUCKET[Number(bound)]!] = n;
+  return perBucket;
+};
+
+function cookieSizeGroups({ S, job }: Ctx, fleet: Fleet) {
+  const reads = (attrs: Attrs, counts: Record<number, number>, minutes: number) => S.histogram('sessionCookieSize', attrs, cookieSizes(counts), minutes);
+  /** The alert's `$value`: the share of a job's real-user reads above the limit, as the rule computes it from the series. */
+  const shareAbove = (all: readonly Series[], t: number) => {
+    const count = all.filter((x) => x.name.endsWith('_count'));
+    const under = all.filter((x) => x.labels[BUCKET_LABEL] === String(SESSION_COOKIE_NEAR_LIMIT_BYTES));
+    return (rateOf(count, t, 30) - rateOf(under, t, 30)) / rateOf(count, t, 30);
+  };
+  const growing = fleetGroup(
+    fleet,
+    { restartAt: 20, lastAt: 25 },
+    'After a new audience was added, 3 % of real users carry 7 KiB session cookies (two chunks); the rest stay small',
+    (d) => {
+      const browser = reads({ userAgentClass: cls.browser, outcome: outcome.found }, { 2048: 300, 3072: 60, 4096: 20, 7168: 12 }, 60).flatMap(d);
+      return {
+        series: browser,
+        checks: [{ at: 10 }, { at: 30, firing: { [ALERT_NAMES.cookieSize]: [{ labels: job, value: shareAbove(browser, 30) }] } }],
+      };
+    },
+  );
+  const control = fleetGroup(
+    fleet,
+    { restartAt: 20, lastAt: 25 },
+    'Negative control: chunked 5 KiB cookies of real users (above one cookie, below the limit) and crawlers replaying 30 KiB cookies',
+    (d) => {
+      const browser = reads({ userAgentClass: cls.browser, outcome: outcome.found }, { 2048: 300, 5120: 80 }, 60).flatMap(d);
+      const bots = reads({ userAgentClass: cls.bot, syntheticType: 'bot', outcome: outcome.invalid }, { 32768: 40 }, 60).flatMap(d);
+      return { series: [...browser, ...bots], checks: [{ at: 30 }, { at: 60 }] };
+    },
+  );
+  return { cookieGrowing: growing, cookieControl: control };
+}
+
 /** Every group whose series go through a fleet: one file per topic for one instance, all of them for three replicas. */
 function jobGroups(ctx: Ctx, fleet: Fleet) {
-  return { storm: stormGroup(ctx, fleet), ...burnGroups(ctx, fleet), ...middlewareGroups(ctx, fleet), ...sessionGroups(ctx, fleet) };
+  return {
+    storm: stormGroup(ctx, fleet),
+    ...burnGroups(ctx, fleet),
+    ...middlewareGroups(ctx, fleet),
+    ...sessionGroups(ctx, fleet),
+    ...cookieSizeGroups(ctx, fleet),
+  };
 }
 
 export function scenarios(o: BuildOptions): Scenario[] {
@@ -432,6 +490,11 @@ export function scenarios(o: BuildOptions): Scenario[] {
     { file: 'middleware-errors.yaml', title: 'Middleware exceptions and 5xx for real users page; bots do not', groups: [one.jwt, one.s503, one.volume] },
     { file: 'unpersisted.yaml', title: 'Refreshes in Server Components that are never saved: warning', groups: [one.unpersisted] },
     { file: 'invalid-cookies.yaml', title: 'Unreadable session cookies after a secret rotation: warning', groups: [one.invalidCookies] },
+    {
+      file: 'session-cookie-size.yaml',
+      title: "Real users' session cookies near the 8 KiB header limit: warning; chunked cookies below it and bots' huge cookies: silent",
+      groups: [one.cookieGrowing, one.cookieControl],
+    },
     {
       file: THREE_REPLICAS_FILE,
       title: 'Every scenario above served by three replicas of the job, one restarting and one going away: the same alerts page at the same minutes',
@@ -461,7 +524,7 @@ export function scenarioFiles(
               exp_labels: { ...f.labels, severity: a.severity },
               exp_annotations: {
                 summary: renderTemplate(a.summary, f.labels, f.value),
-                description: renderTemplate(a.description, f.labels, f.value),
+                description: renderTemplate(prometheusDescription(a), f.labels, f.value, f.queried),
                 runbook_url: `${o.runbookUrl}#${runbookAnchor(a.alert)}`,
               },
             })),

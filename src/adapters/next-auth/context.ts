@@ -3,6 +3,9 @@ import type { AuthSdk } from '../../core/telemetry/catalog.js';
 import type { Operation } from '../../core/operation/operation.js';
 import { secondsSince } from '../../core/parsing/parse.js';
 import { appRouterRequest } from '../next/app-router.js';
+import { requestCookieSize, storeCookieSize, withCookieSize } from '../../core/parsing/cookie-size.js';
+import type { OperationResult } from '../../core/operation/result.js';
+import { readCookie, type HeaderSource } from '../../core/parsing/headers.js';
 import type { AnyFunction } from '../wrap.js';
 
 export type NextAuthSdk = Extract<AuthSdk, 'next-auth-v4' | 'authjs-v5'>;
@@ -56,4 +59,29 @@ export async function classifyFromAppRouter(operation: Operation): Promise<void>
 
 export function sessionAgeOf(token: unknown): number | undefined {
   return typeof token === 'object' && token !== null ? secondsSince((token as Token)[CREATED_AT]) : undefined;
+}
+
+/** The session cookie names of Auth.js v5 and NextAuth v4, `__Secure-` (https) first; each may be chunked (`.0`, `.1`). */
+const SESSION_COOKIES = ['__Secure-authjs.session-token', 'authjs.session-token', '__Secure-next-auth.session-token', 'next-auth.session-token'] as const;
+
+/**
+ * Adds the session cookie's size to a session read, from the request v5 passed to a lazy
+ * configuration or from the App Router request (`next/headers`); Pages Router reads have neither.
+ * An unreadable cookie's value (its first chunk when chunked) also becomes the read's session key,
+ * so the session counts once in `auth.sessions.affected`.
+ */
+export async function withSessionCookieSize(ctx: NextAuthContext, result: OperationResult): Promise<OperationResult> {
+  const store = ctx.request === undefined ? (await appRouterRequest())?.cookies : undefined;
+  for (const name of SESSION_COOKIES) {
+    const size = ctx.request !== undefined ? requestCookieSize(ctx.request, name) : storeCookieSize(store, name);
+    if (size === undefined) continue;
+    if (result.outcome === 'invalid') {
+      result.sessionKey =
+        ctx.request !== undefined
+          ? (readCookie(ctx.request as HeaderSource, name) ?? readCookie(ctx.request as HeaderSource, `${name}.0`))
+          : (store?.get(name) ?? store?.get(`${name}.0`))?.value;
+    }
+    return withCookieSize(result, size);
+  }
+  return result;
 }

@@ -4,7 +4,16 @@ import { normalizeError } from '../../core/parsing/errors.js';
 import { recordObserved } from '../../core/operation/observe.js';
 import type { OperationResult } from '../../core/operation/result.js';
 import type { AnyFunction } from '../wrap.js';
-import { callbackErrors, classifyFromAppRouter, isOurs, own, recordedErrors, type NextAuthContext, type NextAuthSdk } from './context.js';
+import {
+  callbackErrors,
+  classifyFromAppRouter,
+  isOurs,
+  own,
+  recordedErrors,
+  withSessionCookieSize,
+  type NextAuthContext,
+  type NextAuthSdk,
+} from './context.js';
 import { defaultLoggerError, invalidReasonOf, kindOfLoggedError, parseLoggedError } from './logger.js';
 import { recordSessionFound } from './session.js';
 
@@ -63,6 +72,6 @@ async function recordLoggedError(ctx: NextAuthContext, explicitSdk: NextAuthSdk 
   return recordObserved('sessionRead', { sdk, request: ctx.request }, async (operation) => {
     await classifyFromAppRouter(operation);
     if (cause !== undefined && callbackErrors.has(cause)) return errorFacts;
-    return { ...errorFacts, outcome: 'invalid', invalidReason: invalidReasonOf(cause) };
+    return withSessionCookieSize(ctx, { ...errorFacts, outcome: 'invalid', invalidReason: invalidReasonOf(cause) });
   });
 }

@@ -3,7 +3,7 @@ import { observeCall, recordObserved } from '../../core/operation/observe.js';
 import type { OperationResult } from '../../core/operation/result.js';
 import { subOf } from '../../core/parsing/parse.js';
 import type { AnyFunction } from '../wrap.js';
-import { callbackErrors, classifyFromAppRouter, own, recordedErrors, remember, sessionAgeOf, type NextAuthContext } from './context.js';
+import { callbackErrors, classifyFromAppRouter, own, recordedErrors, remember, sessionAgeOf, withSessionCookieSize, type NextAuthContext } from './context.js';
 
 function found(token: unknown): OperationResult {
   return { outcome: 'found', sessionAge: sessionAgeOf(token), userId: subOf(token) };
@@ -14,7 +14,7 @@ export function wrapSession(ctx: NextAuthContext, userSession: AnyFunction): Any
     return observeCall('sessionRead', { sdk: ctx.sdk(), request: ctx.request }, () => userSession.call(this, params), {
       result: async (_value, operation): Promise<OperationResult> => {
         await classifyFromAppRouter(operation);
-        return found(params?.token);
+        return withSessionCookieSize(ctx, found(params?.token));
       },
       error: async (thrown, operation): Promise<OperationResult> => {
         remember(callbackErrors, thrown);
@@ -30,6 +30,6 @@ export function wrapSession(ctx: NextAuthContext, userSession: AnyFunction): Any
 export function recordSessionFound(ctx: NextAuthContext, token: unknown): Promise<void> {
   return recordObserved('sessionRead', { sdk: ctx.sdk(), request: ctx.request }, async (operation) => {
     await classifyFromAppRouter(operation);
-    return found(token);
+    return withSessionCookieSize(ctx, found(token));
   });
 }

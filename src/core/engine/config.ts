@@ -1,6 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import type { ClassifierOptions } from '../classification/classifier.js';
 import { isKeyValueLedgerStore, isUnstorageLike, type RefreshLedgerStore } from '../refresh/ledger-store.js';
+import type { SessionClaimStore } from '../affected/claim-store.js';
 
 export type SpanHookInfo = Readonly<{
   /** Span name from the catalog, e.g. `auth.token.refresh`. */
@@ -38,6 +39,13 @@ export interface AuthTelemetryOptions extends ClassifierOptions {
    * of at least 16 characters) lets instances see each other's exchanges.
    */
   refreshTokenLedger?: RefreshTokenLedgerOptions;
+  /**
+   * Distinct affected sessions (`auth.sessions.affected`): each session counts once per outcome
+   * and bucket (default 3600 s). Default: de-duplicated in memory per instance, 10,000 live keys,
+   * random salt. A shared `store` with `claim(key, ttlSeconds)` (set-if-absent with a TTL, e.g.
+   * Redis `SET NX EX`) and a shared `salt` make the count distinct across instances.
+   */
+  affectedSessions?: { store?: SessionClaimStore; capacity?: number; salt?: string; bucketSeconds?: number };
 }
 
 export type RefreshTokenLedgerOptions = {
@@ -89,6 +97,7 @@ export function validateOptions(options: AuthTelemetryOptions | undefined): Auth
     throw new AuthTelemetryConfigError('nextjs-auth-otel: monitorHeaders must be an array of { name, value? } rules.');
   }
   validateLedgerOptions(options.refreshTokenLedger);
+  validateAffectedSessions(options.affectedSessions);
   return options;
 }
 
@@ -128,6 +137,29 @@ function validateLedgerOptions(ledger: RefreshTokenLedgerOptions | undefined): v
   if (ledger.store !== undefined && ledger.salt === undefined) {
     throw new AuthTelemetryConfigError(
       'nextjs-auth-otel: refreshTokenLedger.store is shared by instances, which must fingerprint tokens alike: set refreshTokenLedger.salt to the same secret of at least 16 characters on every instance (e.g. process.env.AUTH_TELEMETRY_LEDGER_SALT).',
+    );
+  }
+}
+
+function validateAffectedSessions(affected: AuthTelemetryOptions['affectedSessions']): void {
+  if (affected === undefined) return;
+  if (typeof affected !== 'object' || affected === null) {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: affectedSessions must be an object { store?, capacity?, salt?, bucketSeconds? }.');
+  }
+  if (affected.store !== undefined && typeof affected.store?.claim !== 'function') {
+    throw new AuthTelemetryConfigError('nextjs-auth-otel: affectedSessions.store must implement claim(key, ttlSeconds): Promise<boolean>.');
+  }
+  if (affected.capacity !== undefined && !(Number.isInteger(affected.capacity) && affected.capacity >= 1)) {
+    throw new AuthTelemetryConfigError(`nextjs-auth-otel: affectedSessions.capacity must be a positive integer, got ${String(affected.capacity)}.`);
+  }
+  if (affected.bucketSeconds !== undefined && !(Number.isInteger(affected.bucketSeconds) && affected.bucketSeconds >= 60 && affected.bucketSeconds <= 86400)) {
+    throw new AuthTelemetryConfigError(
+      `nextjs-auth-otel: affectedSessions.bucketSeconds must be an integer from 60 to 86400, got ${String(affected.bucketSeconds)}.`,
+    );
+  }
+  if (affected.salt !== undefined && (typeof affected.salt !== 'string' || affected.salt.length < 16)) {
+    throw new AuthTelemetryConfigError(
+      'nextjs-auth-otel: affectedSessions.salt must be a string of at least 16 characters, shared by every instance that shares the store.',
     );
   }
 }

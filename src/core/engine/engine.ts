@@ -17,6 +17,7 @@ import {
 import { InMemoryLedgerStore } from '../refresh/memory-ledger-store.js';
 import { ledgerStoreFrom } from '../refresh/ledger-store.js';
 import type { HeaderSource } from '../parsing/headers.js';
+import { AffectedSessions } from '../affected/affected-sessions.js';
 
 export type Engine = {
   readonly recorder: Recorder;
@@ -27,6 +28,12 @@ export type Engine = {
   spans: SpanMode;
   /** Refresh-token exchanges, for lost-rotation and race detection; never exported. */
   refreshLedger: RefreshLedger;
+  /**
+   * Distinct affected sessions (`auth.sessions.affected`). Its `store` is the seam for a shared
+   * store offering `claim(key, ttlSeconds)` (the shared lost-rotation ledger's): set through the
+   * `affectedSessions.store` option; in memory and per instance by default.
+   */
+  affected: AffectedSessions;
   /** Set by Edge registration: a flush handed to `event.waitUntil()` after each middleware run. */
   afterMiddleware?: () => Promise<void> | undefined;
   /** Per drop stage: when its last diag line was written, and how many items were dropped since (see `reportDropped`). */
@@ -50,6 +57,7 @@ export function engine(): Engine {
       spans: 'all',
       refreshLedger: createRefreshLedger(undefined),
       dropLog: new Map(),
+      affected: new AffectedSessions(),
     };
     holder[ENGINE_KEY] = current;
   }
@@ -66,6 +74,16 @@ export function configureAuthTelemetry(options?: AuthTelemetryOptions): void {
   current.spanHook = valid.spanHook;
   current.spans = valid.spans ?? 'all';
   if (valid.refreshTokenLedger !== undefined) current.refreshLedger = createRefreshLedger(valid.refreshTokenLedger);
+  const shared = valid.refreshTokenLedger?.store !== undefined;
+  if (valid.affectedSessions !== undefined || shared) {
+    // The shared ledger also de-duplicates affected sessions across instances, unless another store is given.
+    const affected = valid.affectedSessions;
+    current.affected = new AffectedSessions({
+      ...affected,
+      store: affected?.store ?? (shared ? current.refreshLedger : undefined),
+      salt: affected?.salt ?? valid.refreshTokenLedger?.salt,
+    });
+  }
 }
 
 function createRefreshLedger(options: RefreshTokenLedgerOptions | undefined): RefreshLedger {

@@ -1,5 +1,14 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, METRICS, NON_USER_CLASSES, ROUTINE_ERROR_CODES, SPANS, type SpanName } from '../telemetry/catalog.js';
+import {
+  ATTRIBUTES,
+  INSTRUMENTATION_SCOPE,
+  METRICS,
+  NON_USER_CLASSES,
+  ROUTINE_ERROR_CODES,
+  SPANS,
+  type AffectedOutcome,
+  type SpanName,
+} from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
 import { syntheticTypeOf } from '../classification/classifier.js';
 import { bounded } from '../telemetry/bounded.js';
@@ -184,7 +193,8 @@ export class Operation implements Ambient {
     this.ended = true;
     const endedAt = performance.now();
     try {
-      this.record(result, endedAt);
+      const facts = this.record(result, endedAt);
+      this.noteAffected(result, facts);
     } catch (error) {
       reportInstrumentationError('record', error);
     }
@@ -246,6 +256,21 @@ export class Operation implements Ambient {
     }
   }
 
+  /**
+   * Counts the session once per bucket in `auth.sessions.affected` when the call failed it: a
+   * failed refresh (known by its user or the refresh token it presented) or an unreadable cookie.
+   */
+  private noteAffected(result: OperationResult, facts: MetricFacts): void {
+    if (this.kind === 'tokenRefresh' && result.outcome === 'failure') this.affected('refresh_failure', facts, result.userId ?? this.exchange?.fingerprint);
+    else if (this.kind === 'sessionRead' && result.outcome === 'invalid') this.affected('invalid_cookie', facts, result.userId ?? result.sessionKey);
+  }
+
+  private affected(outcome: AffectedOutcome, facts: MetricFacts, identity: string | undefined): void {
+    if (identity === undefined || identity === '') return;
+    const current = engine();
+    void current.affected.note(current.recorder, outcome, facts, identity, (error) => reportInstrumentationError('record', error));
+  }
+
   /** A failed refresh that presented a token already exchanged: a race, or a lost rotation (also unpersisted). */
   private reused(kind: ReuseKind | undefined, result: OperationResult): void {
     if (kind === undefined) return;
@@ -284,6 +309,7 @@ export class Operation implements Ambient {
       facts.unpersistedReason = bounded('unpersistedReason', reason);
       facts.errorCode = this.failureCode({ outcome: 'failure', error, errorCode });
       engine().recorder.add('refreshUnpersisted', facts);
+      if (reason === 'token_reused') this.affected('lost_rotation', facts, (this.exchange ?? this.refreshChild?.exchange)?.fingerprint);
       if (engine().spans === 'none') return;
       this.span.addEvent(METRICS.refreshUnpersisted.name, { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
     } catch (error) {
@@ -291,7 +317,7 @@ export class Operation implements Ambient {
     }
   }
 
-  private record(result: OperationResult, endedAt: number): void {
+  private record(result: OperationResult, endedAt: number): MetricFacts {
     const spec = SPANS[this.kind] as { counter?: string; histogram?: string; name: string };
     const facts = this.facts(result.outcome);
     const normalized = result.error !== undefined ? normalizeError(result.error) : undefined;
@@ -299,9 +325,9 @@ export class Operation implements Ambient {
     const current = engine();
     const metricAttributes = recordMetrics(current.recorder, this.kind, spec, facts, result, (endedAt - this.startedAt) / 1000);
 
-    if (!this.wantsSpan(result, facts.errorCode)) return;
+    if (!this.wantsSpan(result, facts.errorCode)) return facts;
     const span = this.span;
-    if (!span.isRecording()) return;
+    if (!span.isRecording()) return facts;
     annotateSpan(span, result, facts, metricAttributes, this.scope.classification.rule, normalized, current.hasher);
     if (ERROR_OUTCOMES.has(result.outcome)) {
       // The status message is the bounded code, never the error's message: messages may carry user data.
@@ -310,6 +336,7 @@ export class Operation implements Ambient {
     const hook = current.spanHook;
     if (hook !== undefined)
       safely('hook', () => hook(span, { operation: spec.name, outcome: result.outcome, userAgentClass: this.scope.classification.class }));
+    return facts;
   }
 }
 

@@ -4,6 +4,7 @@ import { bounded } from '../telemetry/bounded.js';
 import type { MetricFacts, Recorder } from '../telemetry/recorder.js';
 import type { UserHasher } from '../telemetry/user-hash.js';
 import type { NormalizedError } from '../parsing/errors.js';
+import { refreshFailureKind } from '../parsing/failure-kind.js';
 import type { OperationResult } from './result.js';
 
 /*
@@ -24,6 +25,10 @@ export function addResultFacts(facts: MetricFacts, kind: SpanName, result: Opera
   if (result.invalidReason !== undefined) facts.invalidReason = bounded('invalidReason', result.invalidReason);
   if (result.handlerKind !== undefined) facts.handlerKind = bounded('handlerKind', result.handlerKind);
   if (result.routeType !== undefined) facts.routeType = bounded('routeType', result.routeType);
+  if (kind === 'tokenRefresh' && result.outcome === 'failure') {
+    const status = result.statusCode ?? (facts.errorType !== undefined && /^\d{3}$/.test(facts.errorType) ? Number(facts.errorType) : undefined);
+    facts.failureKind = refreshFailureKind([facts.errorCode, normalized?.oauthCode, normalized?.code], status, result.error);
+  }
 }
 
 /** Adds the kind's counter and records its histogram; returns the counter's attributes, for the span to reuse. */
@@ -39,6 +44,10 @@ export function recordMetrics(
   switch (kind) {
     case 'sessionRead':
       if (result.outcome === 'found' && result.sessionAge !== undefined) recorder.record('sessionAge', facts, result.sessionAge);
+      if (result.cookieBytes !== undefined && result.cookieChunks !== undefined) {
+        recorder.record('sessionCookieSize', facts, result.cookieBytes);
+        recorder.record('sessionCookieChunks', facts, result.cookieChunks);
+      }
       break;
     case 'tokenGet':
       if (result.tokenExpiresIn !== undefined) recorder.record('tokenRemainingLifetime', facts, result.tokenExpiresIn);

@@ -19,6 +19,11 @@ export type OperationResult = {
   sessionAge?: number;
   tokenExpiresIn?: number;
   userId?: string;
+  /**
+   * Something stable of the session when no user id is known, e.g. the value of an unreadable
+   * session cookie: only its keyed hash is kept, to count the session once in `auth.sessions.affected`.
+   */
+  sessionKey?: string;
   invalidReason?: string;
   handlerKind?: string;
   statusCode?: number;
@@ -26,4 +31,7 @@ export type OperationResult = {
   errorType?: string;
   /** Next's `routeType` of an error that reached `onRequestError`. */
   routeType?: string;
+  /** The session cookie a read found, measured whole (every chunk). */
+  cookieBytes?: number;
+  cookieChunks?: number;
 };

@@ -16,19 +16,14 @@ function numberOrUndefined(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-/** The timestamps of a compact JWE's protected header, or null when it is not a well-formed JWE. */
-export function readJweHeaderTimes(jwe: string | undefined): JweHeaderTimes | null {
-  if (typeof jwe !== 'string' || jwe.length === 0) return MALFORMED;
-  const dot = jwe.indexOf('.');
-  if (dot <= 0) return MALFORMED;
-  const segment = jwe.slice(0, dot);
+/** The timestamps of a JWE protected header segment, or null when it is not one; cached by the segment. */
+function headerTimes(segment: string): JweHeaderTimes | null {
   const cached = headerCache.get(segment);
   if (cached !== undefined) return cached;
   let parsed: JweHeaderTimes | typeof MALFORMED = MALFORMED;
   try {
-    const isCompactJwe = jwe.split('.').length === 5;
     const header = JSON.parse(base64UrlDecode(segment)) as Record<string, unknown>;
-    if (isCompactJwe && header !== null && typeof header === 'object' && typeof header.enc === 'string') {
+    if (header !== null && typeof header === 'object' && typeof header.enc === 'string') {
       parsed = Object.freeze({
         iat: numberOrUndefined(header.iat),
         uat: numberOrUndefined(header.uat),
@@ -44,9 +39,31 @@ export function readJweHeaderTimes(jwe: string | undefined): JweHeaderTimes | nu
   return parsed;
 }
 
+function dotsIn(value: string): number {
+  let dots = 0;
+  for (let i = value.indexOf('.'); i !== -1; i = value.indexOf('.', i + 1)) dots++;
+  return dots;
+}
+
+/**
+ * The timestamps of a compact JWE's protected header, or null when it is not a well-formed JWE.
+ * With `whole: false` the value may be the first chunk of a chunked cookie (`appSession.0`), which
+ * carries the whole header but not the rest of the JWE. The cache is keyed by the header alone,
+ * so the structure of the rest is checked on every call: two cookies written in the same second
+ * share their header, and one may be a chunk.
+ */
+export function readJweHeaderTimes(jwe: string | undefined, whole = true): JweHeaderTimes | null {
+  if (typeof jwe !== 'string' || jwe.length === 0) return MALFORMED;
+  const dot = jwe.indexOf('.');
+  if (dot <= 0) return MALFORMED;
+  const times = headerTimes(jwe.slice(0, dot));
+  return times !== null && whole && dotsIn(jwe) !== 4 ? MALFORMED : times;
+}
+
 /** Seconds since the session was created, from a v3-style header; undefined when unknown. */
 export function sessionAgeFromJwe(jwe: string | undefined, nowSeconds = Date.now() / 1000): number | undefined {
-  const times = readJweHeaderTimes(jwe);
+  // The cookie or its first chunk: either carries the header.
+  const times = readJweHeaderTimes(jwe, false);
   if (!times || times.iat === undefined) return undefined;
   return Math.max(0, nowSeconds - times.iat);
 }

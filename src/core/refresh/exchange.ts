@@ -14,6 +14,8 @@ import { ambientIn } from '../operation/request-scope.js';
 export class ExchangeHost {
   /** The OAuth `error` of a failed token-endpoint answer (bounded later by the engine). */
   oauthError: string | undefined;
+  /** The HTTP status of a failed token-endpoint answer: a 503 tells an outage from a refusal. */
+  failedStatus: number | undefined;
   /** A token-endpoint request other than a refresh (e.g. a connection token exchange) happened. */
   exchanged = false;
   /** The new access token's lifetime from the IdP's answer, for calls whose result does not carry it (auth routes). */
@@ -40,6 +42,7 @@ export class ExchangeHost {
       outcome: 'failure',
       error: details.error,
       errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined,
+      statusCode: this.failedStatus,
     });
   }
 }
@@ -122,7 +125,10 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
           if (!response.ok) {
             const body = await tokenResponseBody(response);
             const error = typeof body?.error === 'string' ? body.error : undefined;
-            if (host !== undefined) host.oauthError = error;
+            if (host !== undefined) {
+              host.oauthError = error;
+              host.failedStatus = response.status;
+            }
             if (standalone) refresh!.end({ outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status });
           } else if (refresh !== undefined) {
             // Auth routes (`/auth/access-token`) return no result to read the new expiry from: the IdP's answer has it.

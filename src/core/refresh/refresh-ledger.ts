@@ -76,6 +76,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A random salt for a per-instance keyed hash (one nothing outside this process has to match). */
+export function randomSalt(): string {
+  return randomHex(16);
+}
+
 /**
  * Keyed by the salt so a fingerprint seen in a heap dump or a shared store cannot be matched to a
  * token without it. Truncated to 128 bits, still far from any chance collision.

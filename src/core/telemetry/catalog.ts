@@ -31,6 +31,39 @@ export const UNPERSISTED_REASONS = ['no_response', 'cookie_dropped', 'token_reus
 export const REUSE_KINDS = ['race', 'lost_rotation'] as const;
 export type ReuseKind = (typeof REUSE_KINDS)[number];
 
+/**
+ * Whether a failed refresh can succeed later. `terminal`: the refresh token is dead (revoked,
+ * expired, reused) or the client is refused; the user has to log in again. `transient`: the IdP or
+ * the network failed (`server_error`, `temporarily_unavailable`, HTTP 429 / 5xx, timeouts, network
+ * errors, an answer that is not an OAuth response); the same token works once it is back.
+ */
+export const REFRESH_FAILURE_KINDS = ['terminal', 'transient'] as const;
+export type RefreshFailureKind = (typeof REFRESH_FAILURE_KINDS)[number];
+/** What a failure with no transient sign and no listed code counts as: the IdP or the app gave up on the token. */
+export const DEFAULT_REFRESH_FAILURE_KIND: RefreshFailureKind = 'terminal';
+/** OAuth errors (RFC 6749 §5.2, OIDC Core §3.1.2.6) and SDK codes after which retrying the same refresh token cannot work. */
+export const TERMINAL_REFRESH_ERRORS = [
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_request',
+  'access_denied',
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'ERR_MISSING_REFRESH_TOKEN',
+  'missing_refresh_token',
+  'session_expired',
+] as const;
+/** What happened to a session counted in `auth.sessions.affected`. */
+export const AFFECTED_OUTCOMES = ['refresh_failure', 'lost_rotation', 'invalid_cookie'] as const;
+export type AffectedOutcome = (typeof AFFECTED_OUTCOMES)[number];
+
+/** OAuth errors that say the IdP itself is failing for now. */
+export const TRANSIENT_REFRESH_ERRORS = ['server_error', 'temporarily_unavailable'] as const;
+
 export const HANDLER_KINDS = [
   'login',
   'callback',
@@ -330,6 +363,21 @@ export const ATTRIBUTES = {
     values: REUSE_KINDS,
     type: 'string',
   },
+  failureKind: {
+    key: 'auth.refresh.failure_kind',
+    description:
+      'A failed refresh: `terminal` (the refresh token is dead or the client refused, e.g. `invalid_grant`, `invalid_client`: the user must log in again) or `transient` (`server_error`, `temporarily_unavailable`, HTTP 429 / 5xx, timeouts, network errors: retrying later works). Failures with neither sign are `terminal`.',
+    onMetrics: true,
+    values: REFRESH_FAILURE_KINDS,
+    type: 'string',
+  },
+  affectedOutcome: {
+    key: 'auth.affected.outcome',
+    description: 'What a session counted in `auth.sessions.affected` suffered: a failed refresh, a lost rotation, or an unreadable session cookie.',
+    onMetrics: true,
+    values: AFFECTED_OUTCOMES,
+    type: 'string',
+  },
   routeType: {
     key: 'auth.next.route_type',
     description: 'Where an auth error escaped to Next.js (`onRequestError`): a page render, a route handler, a server action, middleware or proxy.',
@@ -390,7 +438,7 @@ export const ATTRIBUTES = {
   },
   statusCode: {
     key: 'http.response.status_code',
-    description: 'Status of the response the middleware or handler returned.',
+    description: 'Status of the response the middleware or handler returned, or of the token endpoint that refused a refresh.',
     onMetrics: false,
     type: 'int',
   },
@@ -512,6 +560,15 @@ export const TOKEN_LIFETIME_BUCKETS = [
   6 * HOUR,
   DAY,
 ] as const;
+/**
+ * Session cookie sizes: browsers keep at most 4096 bytes per cookie (name and value), which is why
+ * the SDKs split larger sessions into chunks; the whole `Cookie` header then meets the proxy and
+ * server limits (8 KiB per header line in nginx and many load balancers, 16 KiB of headers in Node).
+ */
+export const SESSION_COOKIE_SIZE_BUCKETS = [512, 1024, 2048, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 12288, 16384, 32768] as const;
+/** The size above which a real user's session cookie is close to an 8 KiB header limit (the alert's threshold, a bucket bound). */
+export const SESSION_COOKIE_NEAR_LIMIT_BYTES = 6144;
+export const SESSION_COOKIE_CHUNK_BUCKETS = [1, 2, 3, 4, 6, 8] as const;
 export const REFRESH_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 export const MIDDLEWARE_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
@@ -531,6 +588,23 @@ export const METRICS = {
     description: 'Age of the session at each read that finds one.',
     attributes: COMMON,
     buckets: SESSION_AGE_BUCKETS,
+  },
+  sessionCookieSize: {
+    name: 'auth.session.cookie.size',
+    unit: 'By',
+    kind: 'histogram',
+    description:
+      'Total size of the session cookie at each read that has one: every chunk (`appSession.0`, `__session__0`, `next-auth.session-token.0`, …) as `name=value`, measured whole.',
+    attributes: COMMON,
+    buckets: SESSION_COOKIE_SIZE_BUCKETS,
+  },
+  sessionCookieChunks: {
+    name: 'auth.session.cookie.chunks',
+    unit: '{chunk}',
+    kind: 'histogram',
+    description: 'How many cookies the session is split into at each read that has one (1 when it is not chunked).',
+    attributes: COMMON,
+    buckets: SESSION_COOKIE_CHUNK_BUCKETS,
   },
   tokenRequests: {
     name: 'auth.token.requests',
@@ -552,8 +626,8 @@ export const METRICS = {
     name: 'auth.token.refreshes',
     unit: '{refresh}',
     kind: 'counter',
-    description: 'Refresh-token exchanges with the IdP by outcome; failures carry the OAuth error.',
-    attributes: WITH_ERRORS,
+    description: 'Refresh-token exchanges with the IdP by outcome; failures carry the OAuth error and whether they are terminal or transient.',
+    attributes: [...WITH_ERRORS, 'failureKind'],
     outcomes: REFRESH_OUTCOMES,
   },
   tokenRefreshDuration: {
@@ -602,6 +676,14 @@ export const METRICS = {
     description:
       'Failed refreshes that presented a refresh token already exchanged, by kind: `race` (fix: de-duplicate, or the IdP reuse window) or `lost_rotation` (fix: the cookie write; also counted as unpersisted `token_reused`).',
     attributes: [...COMMON, 'errorCode', 'reuseKind'],
+  },
+  sessionsAffected: {
+    name: 'auth.sessions.affected',
+    unit: '{session}',
+    kind: 'counter',
+    description:
+      'Distinct sessions affected: each session counts once per outcome (failed refresh, lost rotation, unreadable cookie) and hour, known by a keyed hash that is never exported. De-duplicated per instance unless a shared store is configured.',
+    attributes: ['sdk', 'userAgentClass', 'syntheticType', 'runtime', 'affectedOutcome', 'failureKind'],
   },
   requestErrors: {
     name: 'auth.request.errors',

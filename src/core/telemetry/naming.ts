@@ -3,13 +3,18 @@ import { METRICS, ATTRIBUTES, type MetricName, type AttributeName } from './cata
 /**
  * Names as the OpenTelemetry Collector's Prometheus exporters and Prometheus' own OTLP receiver
  * write them by default (`UnderscoreEscapingWithSuffixes`): dots become underscores, the unit `s`
- * becomes a `_seconds` suffix, curly-brace units are dropped, and counters get `_total`.
+ * becomes a `_seconds` suffix and `By` a `_bytes` suffix, curly-brace units are dropped, and counters get `_total`.
  */
 export function prometheusMetricName(metric: MetricName): string {
   const spec = METRICS[metric];
   const base = spec.name.replace(/\./g, '_');
-  const unit = spec.unit === 's' ? '_seconds' : '';
-  return base + unit + (spec.kind === 'counter' ? '_total' : '');
+  return base + prometheusUnitSuffix(metric) + (spec.kind === 'counter' ? '_total' : '');
+}
+
+/** The unit suffix the Collector and Prometheus' OTLP receiver add: `s` → `_seconds`, `By` → `_bytes`; curly-brace units none. */
+export function prometheusUnitSuffix(metric: MetricName): string {
+  const unit: string = METRICS[metric].unit;
+  return unit === 's' ? '_seconds' : unit === 'By' ? '_bytes' : '';
 }
 
 /**

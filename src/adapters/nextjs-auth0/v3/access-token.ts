@@ -9,6 +9,7 @@ import type { Operation } from '../../../core/operation/operation.js';
 import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsUntil, subOf } from '../../../core/parsing/parse.js';
 import { sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
+import { requestCookieSize, storeCookieSize, withCookieSize, type CookieSize } from '../../../core/parsing/cookie-size.js';
 import { appRouterRequest, sessionCookieSnapshot, type AppRouterRequest } from '../../next/app-router.js';
 import { codeOf, isRequestLike, named, type AnyFunction } from '../../wrap.js';
 import { SDK, requestCookie, sessionFacts, type V3Context, type V3Session } from './context.js';
@@ -30,6 +31,8 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
   private before: { first: string | undefined; all: string } | undefined;
   private refreshedSession: V3Session | undefined;
   private presented: Promise<void> | undefined;
+  /** The user of the session whose refresh token was presented: a failed refresh counts that session once. */
+  private presentedUser: string | undefined;
 
   constructor(
     private readonly ctx: V3Context,
@@ -60,7 +63,10 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
   private exchangeStarting(operation: Operation): void {
     const refresh = operation.refresh();
     const args = this.request === undefined ? [] : [this.args[0], this.args[1]];
-    this.presented ??= presentedRefreshToken(this.ctx.source.getSession, this.thisArg, args).then((token) => refresh.presentRefreshToken(token));
+    this.presented ??= presentedSession(this.ctx.source.getSession, this.thisArg, args).then((session) => {
+      refresh.presentRefreshToken(session?.refreshToken);
+      this.presentedUser = subOf(session);
+    });
   }
 
   private exchanged(operation: Operation, session: V3Session | undefined): void {
@@ -72,6 +78,11 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
 
   private cookie(): string | undefined {
     return this.request !== undefined ? requestCookie(this.ctx, this.request) : this.before?.first;
+  }
+
+  private cookieSize(): CookieSize | undefined {
+    if (this.request !== undefined) return requestCookieSize(this.request, this.ctx.cookieName);
+    return this.appRouter && storeCookieSize(this.appRouter.cookies, this.ctx.cookieName);
   }
 
   result = (value: AccessTokenResult, operation: Operation): OperationResult => {
@@ -92,28 +103,30 @@ class AccessTokenCall implements Interpretation<AccessTokenResult> {
 
   error = async (thrown: unknown, operation: Operation): Promise<OperationResult> => {
     if (this.presented !== undefined) await this.presented;
-    operation.refreshed?.end({ outcome: 'failure', error: thrown });
+    operation.refreshed?.end({ outcome: 'failure', error: thrown, userId: this.presentedUser });
     operation.classifyLate(this.appRouter?.headers);
     const cookie = this.cookie();
     // A session cookie was sent, yet the SDK found no session in it (tampered, rotated secret,
     // expired): a session read that failed, which ERR_MISSING_SESSION alone would hide.
-    if (cookie !== undefined && codeOf(thrown) === 'ERR_MISSING_SESSION') operation.child('sessionRead').end(sessionFacts(false, cookie));
+    if (cookie !== undefined && codeOf(thrown) === 'ERR_MISSING_SESSION')
+      operation.child('sessionRead').end(withCookieSize(sessionFacts(false, cookie), this.cookieSize()));
     return { outcome: 'error', error: thrown, sessionAge: sessionAgeFromJwe(cookie) };
   };
 }
 
 /**
- * The refresh token v3 is about to exchange, for lost-rotation detection, read through the
+ * The session whose refresh token v3 is about to exchange (for lost-rotation detection, and its
+ * user for counting the session once if the refresh fails), read through the
  * instance's own getSession on the same request. With a request object v3 serves it from its
  * per-request cache; App Router forms decrypt the cookie once more (and, with rolling sessions,
  * re-save it before the SDK's own write replaces it). It resolves before the exchange's network
  * round trip, so before v3 overwrites the session's `refreshToken` in place. Never rejects.
  */
-function presentedRefreshToken(getSession: AnyFunction | undefined, thisArg: unknown, args: unknown[]): Promise<unknown> {
+function presentedSession(getSession: AnyFunction | undefined, thisArg: unknown, args: unknown[]): Promise<V3Session | null | undefined> {
   if (getSession === undefined) return Promise.resolve(undefined);
   try {
     return Promise.resolve(getSession.apply(thisArg, args)).then(
-      (session: V3Session | null | undefined) => session?.refreshToken,
+      (session: V3Session | null | undefined) => session,
       // The SDK's own getSession failing is the SDK's outcome, seen on the app's call: no token to note.
       () => undefined,
     );

@@ -7,6 +7,7 @@ import type { Operation } from '../../../core/operation/operation.js';
 import type { OperationResult } from '../../../core/operation/result.js';
 import { subOf } from '../../../core/parsing/parse.js';
 import { invalidCookieReason, sessionAgeFromJwe } from '../../../core/parsing/session-cookie.js';
+import { requestCookieSize, storeCookieSize, withCookieSize } from '../../../core/parsing/cookie-size.js';
 import { appRouterRequest, sessionCookieSnapshot } from '../../next/app-router.js';
 import type { AnyFunction } from '../../wrap.js';
 
@@ -23,12 +24,19 @@ export type V3Context = Readonly<{
 /** Session-read facts from the cookie alone, for guards that read the session internally. */
 export function sessionFacts(found: boolean, cookie: string | undefined, session?: V3Session | null): OperationResult {
   if (found) return { outcome: 'found', sessionAge: sessionAgeFromJwe(cookie), userId: subOf(session) };
-  if (cookie !== undefined) return { outcome: 'invalid', invalidReason: invalidCookieReason(cookie) };
+  if (cookie !== undefined) return { outcome: 'invalid', invalidReason: invalidCookieReason(cookie), sessionKey: cookie };
   return { outcome: 'missing' };
 }
 
 export function requestCookie(ctx: V3Context, request: unknown): string | undefined {
   return readSessionCookie(request as never, ctx.cookieName);
+}
+
+/** A session read's facts from the request's cookie, with the cookie's size (`appSession` or all its chunks). */
+export function requestReadFacts(ctx: V3Context, request: unknown, interpret: (cookie: string | undefined) => OperationResult): OperationResult {
+  const cookie = requestCookie(ctx, request);
+  const result = interpret(cookie);
+  return cookie === undefined ? result : withCookieSize(result, requestCookieSize(request, ctx.cookieName));
 }
 
 /**
@@ -41,11 +49,13 @@ export function withCookie(
   operation: Operation,
   interpret: (cookie: string | undefined) => OperationResult,
 ): OperationResult | Promise<OperationResult> {
-  if (request !== undefined) return interpret(requestCookie(ctx, request));
+  if (request !== undefined) return requestReadFacts(ctx, request, interpret);
   return appRouterRequest().then((appRouter) => {
     if (appRouter === undefined) return interpret(undefined);
     operation.classifyLate(appRouter.headers);
-    return interpret(sessionCookieSnapshot(appRouter.cookies, ctx.cookieName).first);
+    const cookie = sessionCookieSnapshot(appRouter.cookies, ctx.cookieName).first;
+    const result = interpret(cookie);
+    return cookie === undefined ? result : withCookieSize(result, storeCookieSize(appRouter.cookies, ctx.cookieName));
   });
 }
 

@@ -7,7 +7,7 @@ import { middlewareResult, withAuthTelemetry } from '../../../core/next/middlewa
 import { observeCall, type Interpretation } from '../../../core/operation/observe.js';
 import type { OperationResult } from '../../../core/operation/result.js';
 import { named, type AnyFunction } from '../../wrap.js';
-import { SDK, failed, requestCookie, sessionFacts, withCookie, type V3Context } from './context.js';
+import { SDK, failed, requestReadFacts, sessionFacts, withCookie, type V3Context } from './context.js';
 
 /** Calls `fn`, noting the object it was reached with (a request, a page's params, a GSSP context). */
 function reaching(fn: AnyFunction, reached: WeakSet<object>): AnyFunction {
@@ -20,8 +20,8 @@ function reaching(fn: AnyFunction, reached: WeakSet<object>): AnyFunction {
 /** A guarded call reached the app's code, so a session was found, whatever the code returned or threw. */
 function guardedRead(ctx: V3Context, request: unknown, reached: WeakSet<object>, key: object, found: (value: unknown) => boolean): Interpretation<unknown> {
   return {
-    result: (value) => sessionFacts(reached.has(key) || found(value), requestCookie(ctx, request)),
-    error: (thrown) => (reached.has(key) ? sessionFacts(true, requestCookie(ctx, request)) : failed(thrown)),
+    result: (value) => requestReadFacts(ctx, request, (cookie) => sessionFacts(reached.has(key) || found(value), cookie)),
+    error: (thrown) => (reached.has(key) ? requestReadFacts(ctx, request, (cookie) => sessionFacts(true, cookie)) : failed(thrown)),
   };
 }
 

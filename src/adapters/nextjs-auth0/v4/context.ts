@@ -4,6 +4,7 @@ import type { Operation } from '../../../core/operation/operation.js';
 import type { OperationResult } from '../../../core/operation/result.js';
 import { secondsSince, setCookieName, setCookieStoresValue, subOf } from '../../../core/parsing/parse.js';
 import { appRouterRequest } from '../../next/app-router.js';
+import { withCookieSize } from '../../../core/parsing/cookie-size.js';
 import type { AnyFunction } from '../../wrap.js';
 import { cookieFactsOfHeader, cookieFactsOfStore, v4InvalidCookieReason, type CookieFacts, type CookieStore } from './session-cookie.js';
 
@@ -70,8 +71,9 @@ export function requestCookieFacts(ctx: V4Context, request: unknown): CookieFact
 }
 
 export function readFacts(session: V4Session | null | undefined, cookie: CookieFacts): OperationResult {
-  if (session) return { outcome: 'found', sessionAge: secondsSince(session.internal?.createdAt), userId: subOf(session) };
-  if (cookie.present) return { outcome: 'invalid', invalidReason: v4InvalidCookieReason(cookie.value) };
+  const size = cookie.present ? cookie.size : undefined;
+  if (session) return withCookieSize({ outcome: 'found', sessionAge: secondsSince(session.internal?.createdAt), userId: subOf(session) }, size);
+  if (cookie.present) return withCookieSize({ outcome: 'invalid', invalidReason: v4InvalidCookieReason(cookie.value), sessionKey: cookie.value }, size);
   return { outcome: 'missing' };
 }
 

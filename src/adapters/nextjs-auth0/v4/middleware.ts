@@ -10,6 +10,7 @@ import { HANDLER_STATUS, statusOf, statusResult } from '../../../core/parsing/pa
 import { named, type AnyFunction } from '../../wrap.js';
 import { SDK, readFacts, requestCookieFacts, sessionWrites, type V4Context } from './context.js';
 import type { CookieFacts } from './session-cookie.js';
+import { withCookieSize } from '../../../core/parsing/cookie-size.js';
 
 export function wrapMiddleware(ctx: V4Context, middleware: AnyFunction): AnyFunction {
   return named(function (request: unknown, ...rest: unknown[]) {
@@ -80,10 +81,11 @@ function runRollingTouch(ctx: V4Context, request: unknown, call: () => unknown):
       result: (response: unknown, operation) => {
         expectSessionCookies(request, response, ctx.isSessionCookie);
         const touched = sessionWrites(ctx, response) > 0;
+        const facts = cookie ?? { present: false };
         const cookies = (request as { cookies?: object } | undefined)?.cookies;
         const session = cookies !== undefined ? ctx.sessionsRead.get(cookies) : undefined;
-        const facts = session && touched ? readFacts(session, { present: true, value: undefined }) : undefined;
-        operation.child('sessionRead').end(facts ?? (touched ? { outcome: 'found' } : readFacts(undefined, cookie ?? { present: false })));
+        const found = session ? readFacts(session, facts) : withCookieSize({ outcome: 'found' }, facts.present ? facts.size : undefined);
+        operation.child('sessionRead').end(touched ? found : readFacts(undefined, facts));
         return { outcome: touched ? 'touched' : 'missing' };
       },
       error: (thrown) => ({ outcome: 'error', error: thrown }),

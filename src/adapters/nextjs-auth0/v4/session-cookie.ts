@@ -1,8 +1,9 @@
 /** The v4 session cookie, read without the secret: present or not, and why v4 may have refused it. */
 import { base64UrlJson } from '../../../core/parsing/parse.js';
+import { sessionCookieSize, type CookieSize } from '../../../core/parsing/cookie-size.js';
 
-/** What the request's cookies say about the session cookie: absent, or present with its value. */
-export type CookieFacts = { present: false } | { present: true; value: string | undefined };
+/** What the request's cookies say about the session cookie: absent, or present with its value and its size (every chunk). */
+export type CookieFacts = { present: false } | { present: true; value: string | undefined; size?: CookieSize };
 
 const CHUNK = /^(.*)__(\d+)$/;
 
@@ -11,10 +12,11 @@ const CHUNK = /^(.*)__(\d+)$/;
  * incomplete chunk set is present but has no value (v4 treats it as no session).
  */
 function sessionCookieFrom(entries: Iterable<[string, string]>, name: string): CookieFacts {
+  const pairs = [...entries];
   const chunks: [number, string][] = [];
-  for (const [key, value] of entries) {
+  for (const [key, value] of pairs) {
     if (key === name) {
-      if (value !== '') return { present: true, value };
+      if (value !== '') return { present: true, value, size: sessionCookieSize(pairs, name) };
       continue;
     }
     const chunk = CHUNK.exec(key);
@@ -23,7 +25,7 @@ function sessionCookieFrom(entries: Iterable<[string, string]>, name: string): C
   if (chunks.length === 0) return { present: false };
   chunks.sort((a, b) => a[0] - b[0]);
   const complete = chunks[chunks.length - 1]![0] === chunks.length - 1;
-  return { present: true, value: complete ? chunks.map((c) => c[1]).join('') : undefined };
+  return { present: true, value: complete ? chunks.map((c) => c[1]).join('') : undefined, size: sessionCookieSize(pairs, name) };
 }
 
 function* cookiePairs(header: string): Iterable<[string, string]> {

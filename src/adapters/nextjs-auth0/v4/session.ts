@@ -4,7 +4,7 @@ import { activeExchangeHost, runAsExchangeHost } from '../../../core/refresh/exc
 import { expectSessionCookies } from '../../../core/next/middleware.js';
 import { observeCall } from '../../../core/operation/observe.js';
 import { isRequestLike, named, type AnyFunction } from '../../wrap.js';
-import { SDK, cookieFacts, readFacts, type V4Context, type V4Session } from './context.js';
+import { SDK, cookieFacts, readFacts, requestCookieFacts, type V4Context, type V4Session } from './context.js';
 
 export function wrapGetSession(ctx: V4Context, getSession: AnyFunction): AnyFunction {
   return named(function (...args: unknown[]) {
@@ -14,7 +14,7 @@ export function wrapGetSession(ctx: V4Context, getSession: AnyFunction): AnyFunc
     const request = isRequestLike(args[0]) ? args[0] : undefined;
     return observeCall('sessionRead', { sdk: SDK, request }, () => getSession(...args), {
       result: (session: V4Session | null | undefined, operation) => {
-        if (session && request !== undefined) return readFacts(session, { present: true, value: undefined });
+        if (request !== undefined) return readFacts(session, requestCookieFacts(ctx, request));
         const cookie = cookieFacts(ctx, request, operation);
         return cookie instanceof Promise ? cookie.then((c) => readFacts(session, c)) : readFacts(session, cookie);
       },
