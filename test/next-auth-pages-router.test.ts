@@ -6,7 +6,7 @@
  * resolver on real Node `IncomingMessage`/`ServerResponse` objects, against the loopback IdP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AuthOptions } from 'next-auth';
 import type { JWT } from 'next-auth/jwt';
 import { CHROME_USER_AGENT, startIdp, type Idp } from '../testkit/index.js';
@@ -33,22 +33,30 @@ let wrappedApp: PagesApp;
 let bareApp: PagesApp;
 let snippetApp: PagesApp;
 
-/** The common rotation's `[...nextauth].js` callbacks, with an OpenID provider's token endpoint in place of its backend. */
+/** A form POST through `node:http`, as axios sends it on Node (not through `fetch`); rejects on a non-2xx answer, as axios does. */
+function httpPost(url: string, form: Record<string, string>): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        if ((res.statusCode ?? 500) >= 400) reject(Object.assign(new Error(`Request failed with status code ${res.statusCode}`), { response: { data: body } }));
+        else resolve(body);
+      });
+    });
+    req.on('error', reject);
+    req.end(new URLSearchParams(form).toString());
+  });
+}
+
+/** The common rotation's `[...nextauth].js` callbacks (axios's POST to its backend), with an OpenID provider's token endpoint as the backend. */
 function rotationOptions(providers: AuthOptions['providers']): AuthOptions {
   async function refreshAccessToken(tokenObject: JWT): Promise<JWT> {
     try {
-      const response = await fetch(tokenEndpoint, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: tokenObject.refreshToken as string,
-          client_id: idp.clientId,
-          client_secret: idp.clientSecret,
-        }),
-      });
-      const body = (await response.json()) as { access_token: string; expires_in: number; refresh_token?: string };
-      if (!response.ok) throw body;
-      return { ...tokenObject, accessToken: body.access_token, accessTokenExpiry: Date.now() + body.expires_in * 1000, refreshToken: body.refresh_token };
+      const form = { grant_type: 'refresh_token', refresh_token: tokenObject.refreshToken as string, client_id: idp.clientId, client_secret: idp.clientSecret };
+      const data = (await httpPost(tokenEndpoint, form)) as { access_token: string; expires_in: number; refresh_token?: string };
+      return { ...tokenObject, accessToken: data.access_token, accessTokenExpiry: Date.now() + data.expires_in * 1000, refreshToken: data.refresh_token };
     } catch {
       return { ...tokenObject, error: 'RefreshAccessTokenError' };
     }

@@ -1,6 +1,8 @@
 /**
  * The `jwt` callback: it runs on every session read, and it is where apps rotate refresh tokens.
- * A rotation is recognised by comparing the token before and after the user's code.
+ * Exchanges with the token endpoint made through `fetch` are recorded on the wire
+ * (core/refresh/frame-exchange.ts); otherwise a rotation is recognised by comparing the token
+ * before and after the user's code.
  */
 import { reportInstrumentationError } from '../../core/engine/engine.js';
 import { recordObserved } from '../../core/operation/observe.js';
@@ -82,7 +84,8 @@ async function afterJwt(
   if (typeof returned !== 'object' || returned === null) return;
   const token = returned as Token;
   stampCreatedAt(token, params.token as Token | undefined, signIn);
-  // Sign-ins are not refreshes; a refresh function wrapped with traceTokenRefresh has recorded itself.
+  // Sign-ins are not refreshes; an exchange seen on the wire, or a refresh function wrapped with
+  // traceTokenRefresh, has recorded itself: the token diff is only the fallback.
   if (signIn || frame.traced || before === undefined) return;
   const after = snapshot(ctx, token);
   if (after === undefined) return;

@@ -57,10 +57,10 @@ export function activeExchangeHost(): ExchangeHost | undefined {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fetch's own parameter types differ between Node, Edge and DOM typings
-type FetchLike = (input: any, init?: any) => Promise<Response>;
+export type FetchLike = (input: any, init?: any) => Promise<Response>;
 
 /** The grant parameters of a token-endpoint request body, when it is form-encoded. */
-function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSearchParams | undefined {
+export function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSearchParams | undefined {
   const body = init?.body;
   if (body instanceof URLSearchParams) return body;
   if (typeof body === 'string' && body.includes('grant_type=')) return new URLSearchParams(body);
@@ -68,7 +68,7 @@ function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSea
 }
 
 /** The token response's JSON body, read from a clone so the SDK still reads the original; undefined when unreadable. */
-async function tokenResponseBody(response: Response): Promise<{ error?: unknown; expires_in?: unknown } | undefined> {
+export async function tokenResponseBody(response: Response): Promise<{ error?: unknown; expires_in?: unknown } | undefined> {
   try {
     const body = (await response.clone().json()) as unknown;
     return typeof body === 'object' && body !== null ? body : undefined;
