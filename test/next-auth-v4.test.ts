@@ -230,6 +230,9 @@ describe.each([
     expect((await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })) - before.exact).toBe(
       seenByIdp,
     );
+    // Traced (a thrown token-endpoint body) or seen on the wire: the IdP's refusal has one error.type.
+    const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).filter((s) => s.attributes['auth.outcome'] === 'failure');
+    expect(failed.at(-1)?.attributes['error.type']).toBe('OAuth2Error');
   });
 
   it('tells a crawler from a browser on the same session route', async () => {

@@ -5,7 +5,7 @@
  * took place. The SDK call that caused it (a token request, an auth route) is found through the
  * active context; without one the exchange is still recorded on its own.
  */
-import type { AuthSdk } from '../telemetry/catalog.js';
+import { OAUTH_ERROR_TYPE, type AuthSdk } from '../telemetry/catalog.js';
 import { reportInstrumentationError } from '../engine/engine.js';
 import { startOperation, type Operation } from '../operation/operation.js';
 import { ambientIn } from '../operation/request-scope.js';
@@ -36,10 +36,12 @@ export class ExchangeHost {
     }
     // The thrown error carries the OAuth code in its cause; an auth route's response does not,
     // so the token endpoint's own answer is the fallback.
+    const answered = details.error === undefined && this.oauthError !== undefined;
     refresh.end({
       outcome: 'failure',
       error: details.error,
       errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined,
+      errorType: answered ? OAUTH_ERROR_TYPE : undefined,
     });
   }
 }
@@ -123,7 +125,13 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
             const body = await tokenResponseBody(response);
             const error = typeof body?.error === 'string' ? body.error : undefined;
             if (host !== undefined) host.oauthError = error;
-            if (standalone) refresh!.end({ outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status });
+            if (standalone)
+              refresh!.end({
+                outcome: 'failure',
+                errorCode: error ?? 'other',
+                errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE,
+                statusCode: response.status,
+              });
           } else if (refresh !== undefined) {
             // Auth routes (`/auth/access-token`) return no result to read the new expiry from: the IdP's answer has it.
             const expiresIn = (await tokenResponseBody(response))?.expires_in;

@@ -12,6 +12,7 @@
 import { reportInstrumentationError } from '../engine/engine.js';
 import { startOperation, Operation } from '../operation/operation.js';
 import { ambientIn } from '../operation/request-scope.js';
+import { OAUTH_ERROR_TYPE } from '../telemetry/catalog.js';
 import type { OperationResult } from '../operation/result.js';
 import { grantOf, tokenResponseBody, type FetchLike } from './exchange.js';
 import { currentRefreshFrame, type RefreshFrame } from './trace-token-refresh.js';
@@ -32,7 +33,7 @@ async function answerOf(response: Response): Promise<OperationResult> {
   const body = await tokenResponseBody(response);
   if (!response.ok) {
     const error = typeof body?.error === 'string' ? body.error : undefined;
-    return { outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status };
+    return { outcome: 'failure', errorCode: error ?? 'other', errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE, statusCode: response.status };
   }
   const expiresIn = body?.expires_in;
   return {
