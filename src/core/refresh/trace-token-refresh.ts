@@ -90,6 +90,14 @@ export function runInRefreshFrame<T>(frame: RefreshFrame, fn: () => T): T {
   }
 }
 
+// The synchronous part of a traced call, for the same contexts: its own exchange is not counted twice.
+let tracedCalls = 0;
+
+/** Whether a `traceTokenRefresh` call is running its function synchronously right now (it records its exchange itself). */
+export function insideTracedCall(): boolean {
+  return tracedCalls > 0;
+}
+
 export function currentRefreshFrame(): RefreshFrame | undefined {
   return ambientIn()?.refreshFrame ?? synchronousFrame;
 }
@@ -146,7 +154,12 @@ export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R,
       { sdk: options.sdk ?? frame?.sdk ?? 'custom', request: request ?? frame?.request, route: options.route },
       (operation) => {
         operation.presentRefreshToken(presented);
-        return fn.apply(this, args);
+        tracedCalls++;
+        try {
+          return fn.apply(this, args);
+        } finally {
+          tracedCalls--;
+        }
       },
       {
         result: (value, operation) => {
