@@ -6,12 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdp, type Idp } from '../testkit/index.js';
 import { instrumentNextAuth } from '../src/next-auth.js';
+import { configureAuthTelemetry } from '../src/index.js';
+import { SPANS } from '../src/core/telemetry/catalog.js';
 import { METRICS } from '../src/core/telemetry/catalog.js';
+import { saltedHmacSha256 } from '../src/core/telemetry/user-hash.js';
 import { TestTelemetry } from './support/telemetry.js';
 
 type Jwt = (params: { token: Record<string, unknown> }) => Promise<Record<string, unknown>>;
 const telemetry = new TestTelemetry();
 const realFetch = globalThis.fetch;
+const SALT = 'a-secret-salt-of-some-length';
 let idp: Idp;
 let tokenEndpoint = '';
 let lastPromise: Promise<Response> | undefined;
@@ -32,6 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  configureAuthTelemetry({});
   globalThis.fetch = realFetch;
   await idp?.stop();
 });
@@ -70,6 +75,7 @@ describe('the fetch wrapper', () => {
   });
 
   it('inside a jwt callback, passes other requests straight through and records a refresh grant once, with the IdP code', async () => {
+    configureAuthTelemetry({ hashUserId: { salt: SALT } });
     const before = await refreshes();
     const failures = () =>
       telemetry.count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'error.type': 'OAuth2Error' });
@@ -83,10 +89,13 @@ describe('the fetch wrapper', () => {
       await otherPromise;
       await fetch(tokenEndpoint, { method: 'POST', body: form('client_credentials') });
       refreshStatus = (await fetch(tokenEndpoint, { method: 'POST', body: form('refresh_token') })).status;
-    })({ token: {} });
+    })({ token: { sub: 'user-sub-1' } });
     expect(otherPromise).toBe(otherSeen);
     expect(refreshStatus).toBe(400);
     expect(await refreshes()).toBe(before + 1);
     expect(await failures()).toBe(failuresBefore + 1);
+    // The user of the token the callback was given, by keyed hash only.
+    const [span] = telemetry.finishedSpans(SPANS.tokenRefresh.name).slice(-1);
+    expect(span?.attributes['user.hash']).toBe(saltedHmacSha256(SALT)('user-sub-1'));
   });
 });

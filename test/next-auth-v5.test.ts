@@ -118,6 +118,9 @@ describe('Auth.js v5', () => {
     expect(seenByIdp).toBe(5);
     expect((await refreshes({ 'auth.outcome': 'failure' })) - before.plugin).toBe(seenByIdp);
     expect((await refreshes(exact)) - before.exact).toBe(seenByIdp);
+    // Seen on the wire, its error.type is the IdP's refusal.
+    const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).filter((s) => s.attributes['auth.outcome'] === 'failure');
+    expect(failed.at(-1)?.attributes['error.type']).toBe('OAuth2Error');
   });
 
   it('records JWTSessionError from a tampered cookie as an invalid session read', async () => {

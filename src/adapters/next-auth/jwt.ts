@@ -4,7 +4,7 @@
  * (core/refresh/frame-exchange.ts); otherwise a rotation is recognised by comparing the token
  * before and after the user's code.
  */
-import { reportInstrumentationError } from '../../core/engine/engine.js';
+import { reportInstrumentationError, safely } from '../../core/engine/engine.js';
 import { recordObserved } from '../../core/operation/observe.js';
 import type { OperationResult } from '../../core/operation/result.js';
 import { secondsUntil, subOf, epochSeconds } from '../../core/parsing/parse.js';
@@ -20,7 +20,13 @@ export function wrapJwt(ctx: NextAuthContext, userJwt: AnyFunction | undefined):
     const startedAt = performance.now();
     let before: Snapshot | undefined;
     let signIn = false;
-    const frame: RefreshFrame = { sdk: ctx.sdk(), request: ctx.request, classifyLate: classifyFromAppRouter, traced: false };
+    const frame: RefreshFrame = {
+      sdk: ctx.sdk(),
+      request: ctx.request,
+      classifyLate: classifyFromAppRouter,
+      userId: safely('other', () => subOf(params?.token)),
+      traced: false,
+    };
     try {
       signIn = Boolean(params?.account) || Boolean(params?.user) || params?.trigger === 'signIn' || params?.trigger === 'signUp';
       before = signIn ? undefined : snapshot(ctx, params?.token);

@@ -47,7 +47,7 @@ async function answerOf(response: Response): Promise<OperationResult> {
 async function settle(frame: RefreshFrame, refresh: Operation, result: () => OperationResult | Promise<OperationResult>): Promise<void> {
   try {
     await frame.classifyLate?.(refresh);
-    refresh.end(await result());
+    refresh.end({ ...(await result()), userId: frame.userId });
   } catch (error) {
     reportInstrumentationError('record', error);
     refresh.end({ outcome: 'failure' });

@@ -55,6 +55,8 @@ export type RefreshFrame = {
   readonly request?: unknown;
   /** Classifies an operation that had no request (e.g. through `next/headers`). */
   readonly classifyLate?: (operation: Operation) => Promise<void> | void;
+  /** The `sub` of the token the callback was given, for the user hash of a refresh seen on the wire. */
+  readonly userId?: string;
   /** A refresh in this callback recorded itself: a `traceTokenRefresh` call, or an exchange seen on the wire (frame-exchange.ts). */
   traced: boolean;
 };
