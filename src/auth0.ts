@@ -30,3 +30,5 @@ function describe(value: unknown): string {
 
 export { withAuthTelemetry } from './core/next/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';
+export { withRequestTelemetry } from './core/next/request-telemetry.js';
+export type { RequestTelemetryOptions } from './core/next/request-telemetry.js';

@@ -5,6 +5,8 @@ export { classifyRequest, createClassifier, syntheticTypeOf } from './core/class
 export type { Classification, ClassifierOptions } from './core/classification/classifier.js';
 export { withAuthTelemetry } from './core/next/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';
+export { withRequestTelemetry } from './core/next/request-telemetry.js';
+export type { RequestTelemetryOptions } from './core/next/request-telemetry.js';
 export { configureAuthTelemetry } from './core/engine/engine.js';
 export { onRequestError } from './core/next/request-error.js';
 export type { RequestErrorContext, RequestErrorRequest } from './core/next/request-error.js';

@@ -7,3 +7,5 @@ export { traceTokenRefresh } from './core/refresh/trace-token-refresh.js';
 export type { TraceTokenRefreshOptions } from './core/refresh/trace-token-refresh.js';
 export { withAuthTelemetry } from './core/next/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';
+export { withRequestTelemetry } from './core/next/request-telemetry.js';
+export type { RequestTelemetryOptions } from './core/next/request-telemetry.js';

@@ -141,7 +141,13 @@ describe('nextjs-auth0 v4 (edge): Auth0Client in the Edge runtime', () => {
     const thrown = await auth0.getAccessToken(app.request('/', { cookie }), NextResponse.next()).catch((e: unknown) => e);
     expect((thrown as { code: string }).code).toBe('failed_to_refresh_token');
     const [refresh] = spans(SPANS.tokenRefresh.name);
-    expect(refresh!.attributes).toMatchObject({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.runtime': 'edge' });
+    // The same error.type as on Node for the same refusal.
+    expect(refresh!.attributes).toMatchObject({
+      'auth.outcome': 'failure',
+      'auth.error.code': 'invalid_grant',
+      'error.type': 'OAuth2Error',
+      'auth.runtime': 'edge',
+    });
     expect(
       await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
     ).toBe(before + 1);

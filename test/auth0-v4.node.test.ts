@@ -152,7 +152,7 @@ describe('nextjs-auth0 v4: Auth0Client', () => {
     expect(refresh!.attributes).toMatchObject({
       'auth.outcome': 'failure',
       'auth.error.code': 'invalid_grant',
-      'error.type': 'AccessTokenError',
+      'error.type': 'OAuth2Error',
       'auth.oauth.error': 'invalid_grant',
       'auth.error.cause': 'OAuth2Error',
       'auth.refresh.failure_kind': 'terminal',

@@ -205,6 +205,12 @@ describe('bounded attributes', () => {
     expect(normalizeError({ cause: { error: 'user-controlled-<script>' } }).oauthCode).toBe(OTHER);
     expect(normalizeError(null).code).toBe(OTHER);
     expect(normalizeError('RefreshAccessTokenError').code).toBe('RefreshAccessTokenError');
+    // A thrown token-endpoint body (`throw await response.json()`) is an OAuth error response, not `other`.
+    expect(normalizeError({ error: 'invalid_grant', error_description: 'grant request is invalid' })).toMatchObject({
+      oauthCode: 'invalid_grant',
+      type: 'OAuth2Error',
+    });
+    expect(normalizeError({ message: 'no error field' }).type).toBe(OTHER);
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
   });
 

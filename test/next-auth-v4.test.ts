@@ -3,7 +3,7 @@
  * `getServerSession()`, against the loopback oidc-provider with rotating refresh tokens and short
  * access-token lifetimes. Two app configurations: the README's (docs/snippets/next-auth-options.ts,
  * the exchange wrapped with traceTokenRefresh) and the common rotation's inline refresh with only
- * instrumentNextAuth, whose refreshes are recognised from the token alone.
+ * instrumentNextAuth, whose `fetch` exchanges with the token endpoint are recorded on the wire.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuthOptions } from 'next-auth';
@@ -126,7 +126,7 @@ const sessionReads = (filter: Record<string, unknown>) => telemetry.count(METRIC
 
 describe.each([
   ['traced exchange (README snippet)', () => snippetApp, () => snippetOptions, 'invalid_grant'],
-  ['common rotation inline, instrumentNextAuth only', () => inlineApp, () => inlineOptions, 'RefreshAccessTokenError'],
+  ['common rotation inline, instrumentNextAuth only', () => inlineApp, () => inlineOptions, 'invalid_grant'],
 ] as const)('NextAuth v4, %s', (_name, app, options, reuseCode) => {
   it('records a refresh through the route handler, persisted: later reads neither refresh nor count a lost rotation', async () => {
     const client = await signInWithExpiringToken(app());
@@ -211,6 +211,28 @@ describe.each([
     expect(session.error).toBe('RefreshAccessTokenError');
     expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': reuseCode })).toBe(before.failures + 1);
     expect(await unpersisted()).toBe(before.lost);
+  });
+
+  it('counts every failed exchange the IdP saw, once each, over repeated polls after the token already carries an error', async () => {
+    const client = await signInWithExpiringToken(app());
+    await idp.revokeRefreshTokens('alice');
+    const idpFailures = () => idp.tokenRequests().filter((r) => r.grantType === 'refresh_token' && r.outcome === 'failure').length;
+    const before = {
+      idp: idpFailures(),
+      plugin: await refreshes({ 'auth.outcome': 'failure' }),
+      exact: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
+    };
+    for (let poll = 0; poll < 4; poll++) expect((await readSession(client, app().url)).error).toBe('RefreshAccessTokenError');
+    const seenByIdp = idpFailures() - before.idp;
+    // The rotation retries on every read once the access token has expired: four reads, four exchanges.
+    expect(seenByIdp).toBe(4);
+    expect((await refreshes({ 'auth.outcome': 'failure' })) - before.plugin).toBe(seenByIdp);
+    expect((await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' })) - before.exact).toBe(
+      seenByIdp,
+    );
+    // Traced (a thrown token-endpoint body) or seen on the wire: the IdP's refusal has one error.type.
+    const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).filter((s) => s.attributes['auth.outcome'] === 'failure');
+    expect(failed.at(-1)?.attributes['error.type']).toBe('OAuth2Error');
   });
 
   it('tells a crawler from a browser on the same session route', async () => {

@@ -84,11 +84,11 @@ describe('Auth.js v5', () => {
     expect(reads[1]!.attributes['auth.session.age']).toBeGreaterThanOrEqual(1);
   });
 
-  it('counts the lost rotation of auth() in a Server Component as token_reused with RefreshTokenError', async () => {
+  it("counts the lost rotation of auth() in a Server Component as token_reused with the IdP's invalid_grant", async () => {
     const client = await signInWithExpiringToken(app.url);
     const cookie = client.jar.cookieHeader(app.url);
-    const filter = { 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'RefreshTokenError', 'auth.user_agent.class': 'browser' };
-    const before = { lost: await unpersisted(filter), failures: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshTokenError' }) };
+    const filter = { 'auth.refresh.unpersisted_reason': 'token_reused', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' };
+    const before = { lost: await unpersisted(filter), failures: await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant' }) };
     const invalidGrants = idp.tokenRequests().filter((r) => r.error === 'invalid_grant').length;
 
     const first = await serverComponentAuth(cookie);
@@ -99,7 +99,7 @@ describe('Auth.js v5', () => {
     const second = await serverComponentAuth(cookie);
     expect(second?.error).toBe('RefreshTokenError');
     expect(idp.tokenRequests().filter((r) => r.error === 'invalid_grant').length).toBe(invalidGrants + 1);
-    expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'RefreshTokenError' })).toBe(before.failures + 1);
+    expect(await refreshes({ 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant' })).toBe(before.failures + 1);
     expect(await unpersisted(filter)).toBe(before.lost + 1);
     const exported = spanText(telemetry.finishedSpans());
     expect(exported).not.toContain(sessionCookieOf(client.jar).value.slice(0, 40));
@@ -117,6 +117,23 @@ describe('Auth.js v5', () => {
     const before = await measured();
     expect((await serverComponentAuth(client.jar.cookieHeader(app.url)))?.user).toBeDefined();
     await vi.waitFor(async () => expect(await measured()).toBe(before + `${name}=${value}`.length));
+  });
+
+  it('counts every failed exchange the IdP saw with its invalid_grant, also once the token carries RefreshTokenError and the guide retries', async () => {
+    const client = await signInWithExpiringToken(app.url);
+    await idp.revokeRefreshTokens('alice');
+    const idpFailures = () => idp.tokenRequests().filter((r) => r.grantType === 'refresh_token' && r.outcome === 'failure').length;
+    const exact = { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' };
+    const before = { idp: idpFailures(), plugin: await refreshes({ 'auth.outcome': 'failure' }), exact: await refreshes(exact) };
+    // The guide's code sets `token.error` on the token it was given and returns it: each later read retries.
+    for (let poll = 0; poll < 5; poll++) expect((await readSession(client, app.url)).error).toBe('RefreshTokenError');
+    const seenByIdp = idpFailures() - before.idp;
+    expect(seenByIdp).toBe(5);
+    expect((await refreshes({ 'auth.outcome': 'failure' })) - before.plugin).toBe(seenByIdp);
+    expect((await refreshes(exact)) - before.exact).toBe(seenByIdp);
+    // Seen on the wire, its error.type is the IdP's refusal.
+    const failed = telemetry.finishedSpans(SPANS.tokenRefresh.name).filter((s) => s.attributes['auth.outcome'] === 'failure');
+    expect(failed.at(-1)?.attributes['error.type']).toBe('OAuth2Error');
   });
 
   it('records JWTSessionError from a tampered cookie as an invalid session read', async () => {

@@ -24,6 +24,7 @@ describe('README', () => {
       'docs/snippets/proxy-instrumentation.ts',
       'docs/snippets/next-auth-options.ts',
       'docs/snippets/authjs-v5-config.ts',
+      'docs/snippets/pages/api/auth/[...nextauth].ts',
       'docs/snippets/shared-ledger-instrumentation.ts',
       'docs/snippets/trace-token-refresh.ts',
       'docs/snippets/vercel-otel-instrumentation.ts',

@@ -153,13 +153,14 @@ export function defineV3Suite(
       expect(refresh!.attributes).toMatchObject({
         'auth.outcome': 'failure',
         'auth.error.code': 'invalid_grant',
-        'error.type': 'AccessTokenError',
+        // The IdP's refusal, the same on every SDK and runtime; the SDK's AccessTokenError stays on auth.token.get.
+        'error.type': 'OAuth2Error',
         'auth.error.cause': 'IdentityProviderError',
         'auth.refresh.failure_kind': 'terminal',
       });
       expect(refresh!.status.code).toBe(SpanStatusCode.ERROR);
       const [get] = telemetry.finishedSpans(SPANS.tokenGet.name);
-      expect(get!.attributes).toMatchObject({ 'auth.outcome': 'error', 'auth.error.code': 'ERR_FAILED_REFRESH_GRANT' });
+      expect(get!.attributes).toMatchObject({ 'auth.outcome': 'error', 'auth.error.code': 'ERR_FAILED_REFRESH_GRANT', 'error.type': 'AccessTokenError' });
       expect(
         await count(METRICS.tokenRefreshes.name, { 'auth.outcome': 'failure', 'auth.error.code': 'invalid_grant', 'auth.user_agent.class': 'browser' }),
       ).toBe(before + 1);

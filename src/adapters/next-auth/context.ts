@@ -49,7 +49,8 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /**
  * Classifies from the App Router request (`next/headers`) when the call had no request object.
  * Only reached after NextAuth itself read the request's headers and cookies, so it never makes a
- * page dynamic on its own. Outside App Router (Pages API routes) the class stays `unknown`.
+ * page dynamic on its own. Pages Router code has no `next/headers`: its class comes from a
+ * handler wrapped with `withRequestTelemetry`, found in the active context like a middleware's.
  */
 export async function classifyFromAppRouter(operation: Operation): Promise<void> {
   if (operation.classification.class !== 'unknown' || operation.classification.rule !== 'no-request') return;

@@ -5,6 +5,7 @@
  * `callbacks.session`, `logger.error` (the only place decoding and sign-in failures surface) and
  * `events`. Everything else in the configuration is passed through untouched.
  */
+import { observeFrameExchanges } from '../../core/refresh/frame-exchange.js';
 import { defaultAccessTokenOf, defaultExpiresAtOf, defaultRefreshTokenOf } from '../../core/refresh/trace-token-refresh.js';
 import type { AnyFunction } from '../wrap.js';
 import { isOurs, isPromiseLike, type Config, type NextAuthContext, type NextAuthSdk } from './context.js';
@@ -48,6 +49,7 @@ export function instrumentNextAuth<T extends object>(config: T, options: Instrum
 }
 
 function instrumentConfig(config: Config, options: InstrumentNextAuthOptions, request: unknown): Config {
+  observeFrameExchanges();
   const wrapped: Config = { ...config };
   const ctx: NextAuthContext = {
     // Auth.js v5 writes `basePath` into the configuration it is given (ours) before any callback runs.

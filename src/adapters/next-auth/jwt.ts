@@ -1,8 +1,10 @@
 /**
  * The `jwt` callback: it runs on every session read, and it is where apps rotate refresh tokens.
- * A rotation is recognised by comparing the token before and after the user's code.
+ * Exchanges with the token endpoint made through `fetch` are recorded on the wire
+ * (core/refresh/frame-exchange.ts); otherwise a rotation is recognised by comparing the token
+ * before and after the user's code.
  */
-import { reportInstrumentationError } from '../../core/engine/engine.js';
+import { reportInstrumentationError, safely } from '../../core/engine/engine.js';
 import { recordObserved } from '../../core/operation/observe.js';
 import type { OperationResult } from '../../core/operation/result.js';
 import { secondsUntil, subOf, epochSeconds } from '../../core/parsing/parse.js';
@@ -18,7 +20,13 @@ export function wrapJwt(ctx: NextAuthContext, userJwt: AnyFunction | undefined):
     const startedAt = performance.now();
     let before: Snapshot | undefined;
     let signIn = false;
-    const frame: RefreshFrame = { sdk: ctx.sdk(), request: ctx.request, classifyLate: classifyFromAppRouter, traced: false };
+    const frame: RefreshFrame = {
+      sdk: ctx.sdk(),
+      request: ctx.request,
+      classifyLate: classifyFromAppRouter,
+      userId: safely('other', () => subOf(params?.token)),
+      traced: false,
+    };
     try {
       signIn = Boolean(params?.account) || Boolean(params?.user) || params?.trigger === 'signIn' || params?.trigger === 'signUp';
       before = signIn ? undefined : snapshot(ctx, params?.token);
@@ -82,7 +90,8 @@ async function afterJwt(
   if (typeof returned !== 'object' || returned === null) return;
   const token = returned as Token;
   stampCreatedAt(token, params.token as Token | undefined, signIn);
-  // Sign-ins are not refreshes; a refresh function wrapped with traceTokenRefresh has recorded itself.
+  // Sign-ins are not refreshes; an exchange seen on the wire, or a refresh function wrapped with
+  // traceTokenRefresh, has recorded itself: the token diff is only the fallback.
   if (signIn || frame.traced || before === undefined) return;
   const after = snapshot(ctx, token);
   if (after === undefined) return;

@@ -1,5 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import { ATTRIBUTES, type SpanName } from '../telemetry/catalog.js';
+import { ATTRIBUTES, OAUTH_ERROR_TYPE, type SpanName } from '../telemetry/catalog.js';
 import { bounded } from '../telemetry/bounded.js';
 import type { MetricFacts, Recorder } from '../telemetry/recorder.js';
 import type { UserHasher } from '../telemetry/user-hash.js';
@@ -16,8 +16,9 @@ import type { OperationResult } from './result.js';
 export function addResultFacts(facts: MetricFacts, kind: SpanName, result: OperationResult, normalized: NormalizedError | undefined): void {
   if (normalized !== undefined) {
     // A failed exchange is best described by the IdP's answer (`invalid_grant`), the rest by the SDK's code.
-    facts.errorCode = kind === 'tokenRefresh' && normalized.oauthCode !== undefined ? normalized.oauthCode : normalized.code;
-    facts.errorType = normalized.type;
+    const refused = kind === 'tokenRefresh' && normalized.oauthCode !== undefined;
+    facts.errorCode = refused ? normalized.oauthCode : normalized.code;
+    facts.errorType = refused ? OAUTH_ERROR_TYPE : normalized.type;
   } else if (result.errorCode !== undefined) {
     facts.errorCode = bounded('errorCode', result.errorCode);
   }

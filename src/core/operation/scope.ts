@@ -17,18 +17,23 @@ export function resolveScope(target: CallTarget, parent: Operation | undefined, 
     if (target.sdk !== 'custom') existing.observedSdk ??= target.sdk;
     return existing;
   }
-  let classification = UNCLASSIFIED;
-  if (target.request !== undefined && target.request !== null) {
-    try {
-      classification = engine().classify(target.request as HeaderSource);
-    } catch (error) {
-      reportInstrumentationError('classify', error);
-    }
-  }
   // Not bound to the request object: binding a fresh request costs more than classifying again
   // (see `adoptScope`). Calls nested in this one find the scope in its context; a wrapped
   // middleware makes its scope the run's (`adoptRequestScope`); two sibling calls on one request
   // outside a middleware (getAccessToken, then touchSession) each classify the same headers, to
   // the same shared result.
-  return { classification, route: engine().routes.accept(target.route) };
+  return freshScope(target.request, target.route);
+}
+
+/** A new scope for `request` (its class from its headers; `unknown` without one) and an app-supplied route template. */
+export function freshScope(request: unknown, route: string | undefined): RequestScope {
+  let classification = UNCLASSIFIED;
+  if (request !== undefined && request !== null) {
+    try {
+      classification = engine().classify(request as HeaderSource);
+    } catch (error) {
+      reportInstrumentationError('classify', error);
+    }
+  }
+  return { classification, route: engine().routes.accept(route) };
 }

@@ -1,4 +1,4 @@
-import { OTHER } from '../telemetry/catalog.js';
+import { OAUTH_ERROR_TYPE, OTHER } from '../telemetry/catalog.js';
 import { bounded, isAllowed } from '../telemetry/bounded.js';
 
 export type NormalizedError = Readonly<{
@@ -49,7 +49,8 @@ export function normalizeError(thrown: unknown): NormalizedError {
     return {
       code: bounded('errorCode', codeCandidate),
       oauthCode: oauthCodeOf(err),
-      type: bounded('errorType', name),
+      // A thrown token-endpoint body (`throw await response.json()`) has no class: it is an OAuth error response.
+      type: name === undefined && typeof err.error === 'string' ? OAUTH_ERROR_TYPE : bounded('errorType', name),
       causeName: cause ? className(cause) : undefined,
     };
   } catch {

@@ -5,7 +5,7 @@
  * took place. The SDK call that caused it (a token request, an auth route) is found through the
  * active context; without one the exchange is still recorded on its own.
  */
-import type { AuthSdk } from '../telemetry/catalog.js';
+import { OAUTH_ERROR_TYPE, type AuthSdk } from '../telemetry/catalog.js';
 import { reportInstrumentationError } from '../engine/engine.js';
 import { startOperation, type Operation } from '../operation/operation.js';
 import { ambientIn } from '../operation/request-scope.js';
@@ -38,11 +38,13 @@ export class ExchangeHost {
     }
     // The thrown error carries the OAuth code in its cause; an auth route's response does not,
     // so the token endpoint's own answer is the fallback.
+    const answered = details.error === undefined && this.oauthError !== undefined;
     refresh.end({
       outcome: 'failure',
       error: details.error,
       errorCode: details.error === undefined ? (this.oauthError ?? 'failed_to_refresh_token') : undefined,
       statusCode: this.failedStatus,
+      errorType: answered ? OAUTH_ERROR_TYPE : undefined,
     });
   }
 }
@@ -60,10 +62,10 @@ export function activeExchangeHost(): ExchangeHost | undefined {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fetch's own parameter types differ between Node, Edge and DOM typings
-type FetchLike = (input: any, init?: any) => Promise<Response>;
+export type FetchLike = (input: any, init?: any) => Promise<Response>;
 
 /** The grant parameters of a token-endpoint request body, when it is form-encoded. */
-function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSearchParams | undefined {
+export function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSearchParams | undefined {
   const body = init?.body;
   if (body instanceof URLSearchParams) return body;
   if (typeof body === 'string' && body.includes('grant_type=')) return new URLSearchParams(body);
@@ -71,7 +73,7 @@ function grantOf(init: { method?: unknown; body?: unknown } | undefined): URLSea
 }
 
 /** The token response's JSON body, read from a clone so the SDK still reads the original; undefined when unreadable. */
-async function tokenResponseBody(response: Response): Promise<{ error?: unknown; expires_in?: unknown } | undefined> {
+export async function tokenResponseBody(response: Response): Promise<{ error?: unknown; expires_in?: unknown } | undefined> {
   try {
     const body = (await response.clone().json()) as unknown;
     return typeof body === 'object' && body !== null ? body : undefined;
@@ -129,7 +131,13 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
               host.oauthError = error;
               host.failedStatus = response.status;
             }
-            if (standalone) refresh!.end({ outcome: 'failure', errorCode: error ?? 'other', statusCode: response.status });
+            if (standalone)
+              refresh!.end({
+                outcome: 'failure',
+                errorCode: error ?? 'other',
+                errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE,
+                statusCode: response.status,
+              });
           } else if (refresh !== undefined) {
             // Auth routes (`/auth/access-token`) return no result to read the new expiry from: the IdP's answer has it.
             const expiresIn = (await tokenResponseBody(response))?.expires_in;

@@ -55,6 +55,9 @@ export type RefreshFrame = {
   readonly request?: unknown;
   /** Classifies an operation that had no request (e.g. through `next/headers`). */
   readonly classifyLate?: (operation: Operation) => Promise<void> | void;
+  /** The `sub` of the token the callback was given, for the user hash of a refresh seen on the wire. */
+  readonly userId?: string;
+  /** A refresh in this callback recorded itself: a `traceTokenRefresh` call, or an exchange seen on the wire (frame-exchange.ts). */
   traced: boolean;
 };
 
@@ -87,6 +90,14 @@ export function runInRefreshFrame<T>(frame: RefreshFrame, fn: () => T): T {
   } finally {
     synchronousFrame = previous;
   }
+}
+
+// The synchronous part of a traced call, for the same contexts: its own exchange is not counted twice.
+let tracedCalls = 0;
+
+/** Whether a `traceTokenRefresh` call is running its function synchronously right now (it records its exchange itself). */
+export function insideTracedCall(): boolean {
+  return tracedCalls > 0;
 }
 
 export function currentRefreshFrame(): RefreshFrame | undefined {
@@ -145,7 +156,12 @@ export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R,
       { sdk: options.sdk ?? frame?.sdk ?? 'custom', request: request ?? frame?.request, route: options.route },
       (operation) => {
         operation.presentRefreshToken(presented);
-        return fn.apply(this, args);
+        tracedCalls++;
+        try {
+          return fn.apply(this, args);
+        } finally {
+          tracedCalls--;
+        }
       },
       {
         result: (value, operation) => {

@@ -184,6 +184,12 @@ export const AUTH_ERROR_TYPES = [
   'JWEInvalid',
 ] as const;
 
+/**
+ * `error.type` of a refresh the IdP refused with an OAuth error response (RFC 6749 §5.2): the same
+ * on every SDK and runtime, whatever object (if any) the SDK or the app made of the answer.
+ */
+export const OAUTH_ERROR_TYPE = 'OAuth2Error' satisfies (typeof AUTH_ERROR_TYPES)[number];
+
 /** Low-cardinality `error.type` values (semconv): error class names and HTTP 5xx statuses. */
 export const ERROR_TYPES = [
   ...AUTH_ERROR_TYPES,
@@ -300,7 +306,7 @@ export const ATTRIBUTES = {
   },
   errorType: {
     key: 'error.type',
-    description: 'Semantic-convention error class (error class name or HTTP 5xx status); unset on success.',
+    description: `Semantic-convention error class (error class name or HTTP 5xx status); unset on success. \`${OAUTH_ERROR_TYPE}\` on a refresh the IdP refused, on every SDK and runtime.`,
     onMetrics: true,
     values: ERROR_TYPES,
     type: 'string',
