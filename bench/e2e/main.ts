@@ -103,8 +103,25 @@ function settle(instance: Instance): void {
   instance.mark = undefined;
 }
 
-async function measure(instance: Instance, kind: string, round: number, cookie: string): Promise<Run> {
+/**
+ * Waits until the instance's sink has received nothing for a while: the span processor exports
+ * at most one batch delay after a run, later when the machine is busy. Bounded, so a sink that
+ * keeps receiving (metric exports) does not stall the run.
+ */
+async function quiet(instance: Instance): Promise<void> {
   await sleep(Math.max(0, instance.lastEndedAt + SPAN_TAIL_MS - Date.now()));
+  const deadline = Date.now() + 30_000;
+  let bytes = instance.sink.counts().bytes;
+  while (Date.now() < deadline) {
+    await sleep(1500);
+    const now = instance.sink.counts().bytes;
+    if (now === bytes) return;
+    bytes = now;
+  }
+}
+
+async function measure(instance: Instance, kind: string, round: number, cookie: string): Promise<Run> {
+  await quiet(instance);
   settle(instance);
   const counts = instance.sink.counts();
   const result = await drive(`${instance.app.url}/`, requestHeaders(kind, cookie), instance.app.pid, load);
@@ -203,8 +220,10 @@ async function main(): Promise<void> {
         );
       }
     }
-    await sleep(SPAN_TAIL_MS);
-    for (const instance of instances) settle(instance);
+    for (const instance of instances) {
+      await quiet(instance);
+      settle(instance);
+    }
     report(runs, kinds, await heapCheck(Number(args.memory)));
     const profiledVariant = variants.find((v) => v.name === args.profile);
     if (args.profile !== undefined && profiledVariant === undefined) throw new Error(`--profile ${args.profile}: not one of the variants run`);
