@@ -90,7 +90,8 @@ describe('auth.sessions.affected', () => {
   });
 
   it('an unreadable cookie and a lost rotation count under their own outcome; nothing identifying is exported', async () => {
-    configureAuthTelemetry({ refreshTokenLedger: { salt: 'ledger-test-salt-0123456789' } });
+    // No race window: the reuse right after the rotation is a lost rotation, not a race.
+    configureAuthTelemetry({ refreshTokenLedger: { salt: 'ledger-test-salt-0123456789', raceWindowSeconds: 0.001 } });
     const exchange = traceTokenRefresh(async (token: { refreshToken: string; dead?: boolean }) => {
       if (token.dead) throw { error: 'invalid_grant' };
       return { accessToken: 'at', refreshToken: `${token.refreshToken}-next` };

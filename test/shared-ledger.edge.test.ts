@@ -110,7 +110,7 @@ describe.skipIf(REDIS_VERSION === undefined)('the shared ledger from the Edge ru
     try {
       const keys = await client.keys('*');
       expect(keys.some((k) => k.startsWith('nextjs-auth-otel:rt:exchanged:'))).toBe(true);
-      for (const key of keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged):[0-9a-f]{32}$/);
+      for (const key of keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged|claimed):[0-9a-f]{32}$/);
       expect((await client.mget(...keys)).join()).not.toMatch(/alice|eyJ/);
     } finally {
       client.disconnect();

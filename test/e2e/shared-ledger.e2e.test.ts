@@ -160,7 +160,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: three instances behind a
     try {
       const keys = await client.keys('*');
       expect(keys.some((k) => k.startsWith('nextjs-auth-otel:rt:exchanged:'))).toBe(true);
-      for (const key of keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged):[0-9a-f]{32}$/);
+      for (const key of keys) expect(key).toMatch(/^nextjs-auth-otel:rt:(started|exchanged|claimed):[0-9a-f]{32}$/);
     } finally {
       client.disconnect();
     }
