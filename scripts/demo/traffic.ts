@@ -48,7 +48,8 @@ export interface TrafficPlan {
   signal: AbortSignal;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Resolves after `ms`, or at once when `signal` aborts: traffic loops stop without a rejection to handle. */
+export const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     const onAbort = () => {

@@ -5,23 +5,9 @@
  * refresh. Every loop stops when the signal aborts.
  */
 import { loginViaAuthorizationCodeFlow, type BrowserClient, type Idp } from '../../testkit/index.js';
-import { BROWSER_USER_AGENTS, SYNTHETICS_USER_AGENT } from '../../scripts/demo/traffic.js';
+import { BROWSER_USER_AGENTS, SYNTHETICS_USER_AGENT, sleep } from '../../scripts/demo/traffic.js';
 
 export const GOOGLEBOT_USER_AGENT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 export interface Visitor {
   username: string;
