@@ -305,6 +305,9 @@ describe('session cookie facts without the secret', () => {
       ),
     ).toEqual({ bytes: 16 + 15, chunks: 2 });
     expect(sessionCookieSize([['next-auth.session-token', 'é']], 'next-auth.session-token')).toEqual({ bytes: 24 + 2, chunks: 1 });
+    // UTF-8: 1 + 4 (a surrogate pair) + 2 + 3 bytes; a raw header holds one byte per character.
+    expect(sessionCookieSize([['s', 'x😀é€']], 's')).toEqual({ bytes: 2 + 1 + 4 + 2 + 3, chunks: 1 });
+    expect(requestCookieSize(new Headers({ cookie: ' s = a b ;s.1=\u00e9' }), 's')).toEqual({ bytes: 's=a b'.length + 's.1=x'.length, chunks: 2 });
     expect(requestCookieSize(new Headers({ cookie: 'theme=dark' }), 'appSession')).toBeUndefined();
     const store = { getAll: () => [{ name: 'appSession', value: undefined as unknown as string }] };
     expect(storeCookieSize(store, 'appSession')).toEqual({ bytes: 'appSession='.length, chunks: 1 });

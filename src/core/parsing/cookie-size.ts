@@ -17,19 +17,23 @@ function isPartOf(key: string, name: string): boolean {
   return rest.length > 0 && rest.length <= 3 && /^\d+$/.test(rest);
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /**
- * Bytes of `name=value` as UTF-8 (cookie values are ASCII in practice; a stray character still
- * counts right). A cookie store may hand over an entry without a string value (Next 16's `cookies()`
- * in a Server Component did): it counts as empty.
+ * Bytes of `name=value` as UTF-8. Cookie values are ASCII in practice, so the native scan decides
+ * and the per-character count runs only for a stray character. A cookie store may hand over an
+ * entry without a string value (Next 16's `cookies()` in a Server Component did): it counts as empty.
  */
 function pairBytes(key: string, value: unknown): number {
-  let bytes = key.length + 1;
+  const bytes = key.length + 1;
   if (typeof value !== 'string') return bytes;
+  if (!NON_ASCII.test(value)) return bytes + value.length;
+  let extra = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
+    if (c >= 0x80) extra += c < 0x800 ? 1 : c >= 0xd800 && c <= 0xdbff ? (i++, 2) : 2;
   }
-  return bytes;
+  return bytes + value.length + extra;
 }
 
 /** The session cookie among name/value pairs, or undefined when none of its parts is there. */
@@ -44,17 +48,24 @@ export function sessionCookieSize(pairs: Iterable<readonly [string, unknown]>, n
   return chunks === 0 ? undefined : { bytes, chunks };
 }
 
-function* headerPairs(header: string): Iterable<[string, string]> {
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) yield [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-  }
-}
-
-/** The session cookie of a request's `Cookie` header. */
+/**
+ * The session cookie in a raw `Cookie` header. Header values are byte strings (one character per
+ * byte on the wire), so a pair's length is its size; only the parts that mention the name are looked at.
+ */
 export function requestCookieSize(request: unknown, name: string): CookieSize | undefined {
   const header = readHeader(request as HeaderSource, 'cookie');
-  return header && header.includes(name) ? sessionCookieSize(headerPairs(header), name) : undefined;
+  if (!header || !header.includes(name)) return undefined;
+  let bytes = 0;
+  let chunks = 0;
+  for (const part of header.split(';')) {
+    if (!part.includes(name)) continue;
+    const eq = part.indexOf('=');
+    const key = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (!isPartOf(key, name)) continue;
+    bytes += key.length + 1 + part.slice(eq + 1).trim().length;
+    chunks++;
+  }
+  return chunks === 0 ? undefined : { bytes, chunks };
 }
 
 /** The session cookie in a `cookies()` store (App Router) or `NextRequest.cookies`. */
