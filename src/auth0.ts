@@ -32,3 +32,4 @@ export { withAuthTelemetry } from './core/next/middleware.js';
 export type { MiddlewareTelemetryOptions } from './core/next/middleware.js';
 export { withRequestTelemetry } from './core/next/request-telemetry.js';
 export type { RequestTelemetryOptions } from './core/next/request-telemetry.js';
+export { withFetchTelemetry } from './adapters/nextjs-auth0/v4/index.js';

@@ -1,11 +1,3 @@
-import { inject } from 'vitest';
-import { defineV3Suite } from './support/v3-suite.js';
-import { v3Config } from './support/v3-login-app.js';
+import { defineV3Suite, loadV3Node } from './support/v3-suite.js';
 
-defineV3Suite('nodejs', async () => {
-  const env = inject('v3');
-  const sdk = await import('@auth0/nextjs-auth0');
-  // The initAuth0() instance form.
-  const bare = sdk.initAuth0(v3Config(env));
-  return { bare, errors: { AccessTokenError: sdk.AccessTokenError } };
-});
+defineV3Suite('nodejs', '3.7.0', loadV3Node('3.7.0'));

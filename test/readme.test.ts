@@ -15,10 +15,12 @@ describe('README', () => {
   });
 
   it('shows code samples that are the files the tests run', () => {
-    const snippets = [...readme.matchAll(/<!-- snippet: (\S+) -->\n```ts\n([\s\S]*?)```/g)];
+    const snippets = [...readme.matchAll(/<!-- snippet: (\S+) -->\n```(?:ts|js)\n([\s\S]*?)```/g)];
     expect(snippets.map((m) => m[1])).toEqual([
       'instrumentation.ts',
       'docs/snippets/middleware.ts',
+      'docs/snippets/lib/auth0-v3.js',
+      'docs/snippets/pages/api/token.js',
       'docs/snippets/lib/auth0-v4.ts',
       'docs/snippets/proxy.ts',
       'docs/snippets/proxy-instrumentation.ts',

@@ -1,7 +1,8 @@
 /**
- * The nextjs-auth0 v3 scenarios, run once against the Node module and once against the `/edge`
- * module inside the Edge runtime. Real SDK, real IdP, real encrypted cookies; exact spans and
- * metric points from real SDK pipelines with in-memory exporters.
+ * The nextjs-auth0 v3 scenarios, run against the Node module and against the `/edge` module inside
+ * the Edge runtime, for each v3 release in V3_VERSIONS (one small test file per runtime and
+ * release). Real SDK, real IdP, real encrypted cookies; exact spans and metric points from real SDK
+ * pipelines with in-memory exporters.
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { NextRequest, NextResponse } from 'next/server';
@@ -10,6 +11,8 @@ import { instrumentAuth0 } from '../../src/auth0.js';
 import { METRICS, SPANS } from '../../src/core/telemetry/catalog.js';
 import { withAuthTelemetry } from '../../src/core/next/middleware.js';
 import { TestTelemetry, spanText } from './telemetry.js';
+import { SCOPE, v3Config } from './v3-login-app.js';
+import { V3_EDGE_MODULE, V3_NODE_MODULE, type V3Version } from './v3-sdks.js';
 
 export const CHROME_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 export const DATADOG_UA = 'Datadog/Synthetics';
@@ -18,11 +21,40 @@ type V3 = Record<string, any>;
 
 export type ReadmeMiddleware = (req: NextRequest) => Promise<Response>;
 
-export function defineV3Suite(
-  runtime: 'nodejs' | 'edge',
-  load: () => Promise<{ bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error }; readmeMiddleware?: () => Promise<ReadmeMiddleware> }>,
-): void {
-  const env = inject('v3');
+type Loaded = { bare: V3; errors: { AccessTokenError: new (...a: any[]) => Error }; readmeMiddleware?: () => Promise<ReadmeMiddleware> };
+
+/** The Node module's `initAuth0()` instance form. */
+export function loadV3Node(version: V3Version): () => Promise<Loaded> {
+  return async () => {
+    const sdk = (await V3_NODE_MODULE[version]()) as V3;
+    return { bare: sdk.initAuth0(v3Config(inject('v3ByVersion')[version])), errors: { AccessTokenError: sdk.AccessTokenError } };
+  };
+}
+
+/**
+ * The `/edge` module's namespace form, as in the README's middleware: named exports configured
+ * from the environment. The README's middleware itself imports `@auth0/nextjs-auth0/edge` (3.7.0
+ * here), so it runs only in that release's suite.
+ */
+export function loadV3Edge(version: V3Version): () => Promise<Loaded> {
+  return async () => {
+    const env = inject('v3ByVersion')[version];
+    Object.assign(process.env, {
+      AUTH0_SECRET: env.secret,
+      AUTH0_BASE_URL: env.appUrl,
+      AUTH0_ISSUER_BASE_URL: env.issuer,
+      AUTH0_CLIENT_ID: env.clientId,
+      AUTH0_CLIENT_SECRET: env.clientSecret,
+      AUTH0_SCOPE: SCOPE,
+    });
+    const sdk = (await V3_EDGE_MODULE[version]()) as V3;
+    const readmeMiddleware = async () => (await import('../../docs/snippets/middleware.js')).middleware;
+    return { bare: sdk, errors: { AccessTokenError: sdk.AccessTokenError }, readmeMiddleware: version === '3.7.0' ? readmeMiddleware : undefined };
+  };
+}
+
+export function defineV3Suite(runtime: 'nodejs' | 'edge', version: V3Version, load: () => Promise<Loaded>): void {
+  const env = inject('v3ByVersion')[version];
   const telemetry = new TestTelemetry();
   let auth0: V3;
   let AccessTokenError: new (...a: any[]) => Error;
@@ -44,7 +76,7 @@ export function defineV3Suite(
     AccessTokenError = loaded.errors.AccessTokenError;
   });
 
-  describe(`nextjs-auth0 v3 (${runtime})`, () => {
+  describe(`nextjs-auth0 ${version} (${runtime})`, () => {
     it('a valid session: session read found with its age, token served from the session without a refresh', async () => {
       const cookie = await login('alice', 3600);
       telemetry.reset();

@@ -84,6 +84,20 @@ export async function tokenResponseBody(response: Response): Promise<{ error?: u
 }
 
 /**
+ * The request options of exchanges already being observed. One exchange can pass two observed
+ * fetches (the SDK's internal fetch, patched, around a `customFetch` the app made observed), and
+ * both see the very same options object: only the first records it.
+ */
+const observedRequests = new WeakSet<object>();
+
+/** True the first time an exchange's options are seen: the caller observes it, later layers pass it on. */
+function claimObservation(init: object): boolean {
+  if (observedRequests.has(init)) return false;
+  observedRequests.add(init);
+  return true;
+}
+
+/**
  * Wraps an SDK's fetch. The SDK gets the very response (or rejection) the original fetch
  * produced; the body of a failed token response is read from a clone only.
  */
@@ -95,7 +109,7 @@ export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original
     try {
       const grant = grantOf(init);
       const grantType = grant?.get('grant_type');
-      if (grantType !== undefined && grantType !== null) {
+      if (grantType !== undefined && grantType !== null && claimObservation(init!)) {
         host = activeExchangeHost();
         if (grantType === 'refresh_token') {
           if (host !== undefined) {

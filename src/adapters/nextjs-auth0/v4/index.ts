@@ -10,7 +10,7 @@
  * - the cookies it writes on the responses it returns.
  * Everything else is inferred from the request's cookie without the secret.
  */
-import { observeTokenEndpoint } from '../../../core/refresh/exchange.js';
+import { observeTokenEndpoint, type FetchLike } from '../../../core/refresh/exchange.js';
 import type { AnyFunction } from '../../wrap.js';
 import { wrapGetAccessToken, wrapGetAccessTokenForConnection } from './access-token.js';
 import { SDK, createContext, type V4Client, type V4Context } from './context.js';
@@ -58,6 +58,17 @@ export function instrumentAuth0V4<T extends object>(target: T, options: Auth0V4O
   }
   Object.defineProperty(client, INSTRUMENTED, { value: true });
   return target;
+}
+
+/**
+ * A `fetch` for `new Auth0Client({ customFetch })` (4.23 and later) that records the client's
+ * refresh-token exchanges through the SDK's public hook, without its internals. Wraps the app's
+ * own fetch when given one (an mTLS agent, a proxy), else the global `fetch` at call time. An
+ * exchange that also passes the internal fetch `instrumentAuth0` patches is recorded once.
+ */
+export function withFetchTelemetry<F extends FetchLike = typeof fetch>(baseFetch?: F): F {
+  const base: FetchLike = baseFetch ?? ((input, init) => globalThis.fetch(input, init));
+  return observeTokenEndpoint(SDK, base) as F;
 }
 
 const instrumentedAuthClients = new WeakSet<object>();

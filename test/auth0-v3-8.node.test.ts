@@ -1,0 +1,3 @@
+import { defineV3Suite, loadV3Node } from './support/v3-suite.js';
+
+defineV3Suite('nodejs', '3.8.0', loadV3Node('3.8.0'));
