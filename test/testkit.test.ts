@@ -27,6 +27,7 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 
 import { startIdp, type Idp } from '../testkit/idp';
 import { startRoundRobinProxy } from '../testkit/round-robin-proxy';
+import { startCredentialsBackend } from '../testkit/credentials-backend';
 import { BrowserClient, CookieJar, LoginError, loginViaAuthorizationCodeFlow, logoutViaApp, parseForms } from '../testkit/login';
 import {
   anyValue,
@@ -520,6 +521,41 @@ describe('testkit idp with an issuer override (nextjs-auth0 v4 style: https://lo
     await idp.revokeRefreshTokens({ sub: 'alice' });
     expect((await refreshRaw(idp, r.body.refresh_token!)).body.error).toBe('invalid_grant');
     expect(idp.serverErrors()).toEqual([]);
+  });
+});
+
+// -------------------------------------------------------------------------------------------------------------
+// Credentials backend
+// -------------------------------------------------------------------------------------------------------------
+
+describe('testkit credentials backend', () => {
+  it('logs in, rotates refresh tokens, refuses a reused one, and fails exchanges on demand without using the token up', async () => {
+    const backend = await startCredentialsBackend({ accessTokenTtlMs: 60_000 });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(backend.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    try {
+      expect((await post('auth/login', { email: 'example@example.com', password: 'wrong' })).status).toBe(401);
+      const login = await post('auth/login', { email: 'example@example.com', password: 'example' });
+      expect(login.status).toBe(200);
+      // The rotation checks the body's accessToken, then reads the tokens from its `data`.
+      expect(login.body.accessToken).toBe(login.body.data.accessToken);
+      expect(login.body.data.accessTokenExpiry).toBeGreaterThan(Date.now() + 55_000);
+      const first = login.body.data.refreshToken as string;
+      const refreshed = await post('auth/refreshToken', { token: first });
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.refreshToken).not.toBe(first);
+      expect(refreshed.body.accessToken).not.toBe(login.body.accessToken);
+      expect((await post('auth/refreshToken', { token: first })).status).toBe(401);
+      backend.failRefreshes(true);
+      expect((await post('auth/refreshToken', { token: refreshed.body.refreshToken })).status).toBe(503);
+      backend.failRefreshes(false);
+      expect((await post('auth/refreshToken', { token: refreshed.body.refreshToken })).status).toBe(200);
+      expect(backend.counts()).toEqual({ logins: 1, refreshed: 2, failed: 1, reused: 1 });
+    } finally {
+      await backend.stop();
+    }
   });
 });
 
