@@ -5,6 +5,18 @@ import { fileURLToPath } from 'node:url';
 const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
 
 export default defineConfig({
+  plugins: [
+    {
+      // The Auth.js v5 snippets import next-auth by its own name, as apps do; here it is installed as
+      // `next-auth-v5` beside v4 (`next-auth`), so only their imports are pointed at it.
+      name: 'authjs-v5-snippets',
+      enforce: 'pre',
+      resolveId(source, importer) {
+        if (!importer?.includes('/docs/snippets/authjs-v5/') || !/^next-auth(\/|$)/.test(source)) return null;
+        return this.resolve(source.replace(/^next-auth/, 'next-auth-v5'), importer, { skipSelf: true });
+      },
+    },
+  ],
   resolve: {
     // README snippets import the package by name; tests run them against the sources.
     alias: [

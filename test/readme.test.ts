@@ -26,6 +26,8 @@ describe('README', () => {
       'docs/snippets/proxy-instrumentation.ts',
       'docs/snippets/next-auth-options.ts',
       'docs/snippets/authjs-v5-config.ts',
+      'docs/snippets/authjs-v5/middleware.ts',
+      'docs/snippets/authjs-v5/middleware-auth.ts',
       'docs/snippets/pages/api/auth/[...nextauth].ts',
       'docs/snippets/shared-ledger-instrumentation.ts',
       'docs/snippets/trace-token-refresh.ts',

@@ -8,19 +8,15 @@
  * Without `redis-server` the suite fails in CI and is skipped on a laptop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { context } from '@opentelemetry/api';
 import Redis from 'ioredis';
 import { NextResponse } from 'next/server';
-import { createStorage, type Storage } from 'unstorage';
+import { createStorage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
-import redisDriver from 'unstorage/drivers/redis';
-import { createStorageServer } from 'unstorage/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Auth0Client } from '@auth0/nextjs-auth0-v4/server';
 import { redisServerVersion, startRedis, type RedisServer } from '../testkit/redis.js';
-import { serverCloser } from '../testkit/server-closer.js';
+import { startRedisStorageServer, type StorageServer } from '../testkit/storage-server.js';
 import { instrumentAuth0 } from '../src/auth0.js';
 import { configureAuthTelemetry, engine } from '../src/core/engine/engine.js';
 import { DEFAULT_RACE_WINDOW_SECONDS } from '../src/core/refresh/refresh-ledger.js';
@@ -38,10 +34,7 @@ const SALT = 'edge-ledger-test-salt-0123456789';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const telemetry = new TestTelemetry();
 let redis: RedisServer;
-let redisStorage: Storage;
-let storageServer: Server;
-let closeStorageServer: () => Promise<void>;
-let storageUrl = '';
+let storageServer: StorageServer;
 let app: V4App;
 let auth0: Auth0Client;
 
@@ -52,26 +45,21 @@ beforeAll(async () => {
   context.setGlobalContextManager(edgeContextManager()!);
   redis = await startRedis();
   // The Node side: a storage server holding the Redis connection, as a small service next to the app would.
-  redisStorage = createStorage({ driver: redisDriver({ url: redis.url }) });
-  storageServer = createServer(createStorageServer(redisStorage).handle);
-  closeStorageServer = serverCloser(storageServer);
-  await new Promise<void>((resolve) => storageServer.listen(0, '127.0.0.1', resolve));
-  storageUrl = `http://127.0.0.1:${(storageServer.address() as AddressInfo).port}`;
+  storageServer = await startRedisStorageServer(redis.url);
   app = await startV4App();
   auth0 = instrumentAuth0(app.client());
 });
 
 afterAll(async () => {
   await app?.stop();
-  await closeStorageServer?.();
-  await redisStorage?.dispose();
+  await storageServer?.close();
   await redis?.close();
   configureAuthTelemetry({});
 });
 
 /** An Edge instance of the app: its own ledger memory, the ledger reached over HTTP. */
 function edgeInstance(): void {
-  configureAuthTelemetry({ refreshTokenLedger: { store: createStorage({ driver: httpDriver({ base: storageUrl }) }), salt: SALT } });
+  configureAuthTelemetry({ refreshTokenLedger: { store: createStorage({ driver: httpDriver({ base: storageServer.url }) }), salt: SALT } });
 }
 
 describe.skipIf(REDIS_VERSION === undefined)('the shared ledger from the Edge runtime, through fetch', () => {

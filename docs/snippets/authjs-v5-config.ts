@@ -51,7 +51,7 @@ export const authConfig = instrumentNextAuth({
         return token;
       }
     },
-    async session({ session, token }: { session: Record<string, unknown>; token: Token }) {
+    async session<S extends object>({ session, token }: { session: S; token: Token }) {
       return { ...session, error: token.error };
     },
   },
