@@ -29,6 +29,8 @@ const SHARED_FILES: Record<string, Array<[string, string]>> = {
   'authjs-v5': [
     ['instrumentation.ts', 'docs/snippets/shared-ledger-instrumentation.ts'],
     ['middleware.ts', 'docs/snippets/authjs-v5/middleware.ts'],
+    ['middleware-auth.ts', 'docs/snippets/authjs-v5/middleware-auth.ts'],
+    ['auth.config.ts', 'docs/snippets/authjs-v5-config.ts'],
   ],
 };
 
