@@ -224,32 +224,6 @@ function checkHeaders(headers: HeaderBag, web: boolean, checks: readonly HeaderC
 }
 
 /**
- * Plain header records (Node's `IncomingMessage.headers`) usually carry none of the built-in
- * prefetch and monitor headers, yet proving that took one keyed lookup per rule, and with the
- * header name varying at a single lookup site V8 treats each one as megamorphic (~12 ns each,
- * most of a cached classification). Loads by constant names are cached per record shape instead.
- * The names must be exactly those of the signature tables; when they are not (the tables were
- * edited), the fast check is off and every rule is looked up as before.
- */
-const BUILT_IN_SIGNAL_HEADERS = ['sec-purpose', 'purpose', 'next-router-prefetch', 'x-middleware-prefetch', 'x-datadog-origin', 'sec-datadog', 'x-abuse-info'];
-const FAST_RECORD_CHECK = (() => {
-  const tables = [...PREFETCH_HEADER_RULES, ...MONITOR_HEADER_RULES].map((rule) => rule.header);
-  return new Set(tables).size === BUILT_IN_SIGNAL_HEADERS.length && tables.every((name) => BUILT_IN_SIGNAL_HEADERS.includes(name));
-})();
-
-function mayHoldSignalHeader(h: Record<string, unknown>): boolean {
-  return (
-    h['sec-purpose'] !== undefined ||
-    h['purpose'] !== undefined ||
-    h['next-router-prefetch'] !== undefined ||
-    h['x-middleware-prefetch'] !== undefined ||
-    h['x-datadog-origin'] !== undefined ||
-    h['sec-datadog'] !== undefined ||
-    h['x-abuse-info'] !== undefined
-  );
-}
-
-/**
  * Cuts to `MAX_USER_AGENT_LENGTH` for matching and cache lookups: a slice, which V8 makes without
  * copying, so a 100 KB header costs what a 512-byte one does. A slice keeps its parent string
  * alive, so only `memoKey` copies it, when it is about to be memoised.
@@ -265,8 +239,7 @@ function memoKey(ua: string, raw: string): string {
 
 export function createClassifier(options: ClassifierOptions = {}): Classifier {
   const opts = options ?? {};
-  const customChecks = customHeaderChecks(opts.monitorHeaders);
-  const headerChecks = [...customChecks, ...MONITOR_CHECKS];
+  const headerChecks = [...customHeaderChecks(opts.monitorHeaders), ...MONITOR_CHECKS];
   const customUserAgents = customUserAgentRules(opts.monitorUserAgents);
   const requested = opts.cacheSize;
   const capacity = typeof requested === 'number' && Number.isFinite(requested) && requested >= 0 ? Math.floor(requested) : DEFAULT_CACHE_SIZE;
@@ -339,13 +312,8 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
       const headers = headersOf(source) as HeaderBag | undefined;
       if (headers === undefined || Array.isArray(headers)) return INVALID_INPUT;
       const web = typeof (headers as Headers).get === 'function';
-      // Same order either way: prefetch rules, then custom monitor headers, then built-in ones.
-      const byHeader =
-        web || !FAST_RECORD_CHECK || mayHoldSignalHeader(headers as Record<string, unknown>)
-          ? (checkHeaders(headers, web, PREFETCH_CHECKS) ?? checkHeaders(headers, web, headerChecks))
-          : customChecks.length > 0
-            ? checkHeaders(headers, false, customChecks)
-            : undefined;
+      // Prefetch rules, then custom monitor headers, then built-in ones.
+      const byHeader = checkHeaders(headers, web, PREFETCH_CHECKS) ?? checkHeaders(headers, web, headerChecks);
       if (byHeader !== undefined) return byHeader;
       let raw: unknown;
       if (web) {
