@@ -223,18 +223,9 @@ function checkHeaders(headers: HeaderBag, web: boolean, checks: readonly HeaderC
   return undefined;
 }
 
-/**
- * Cuts to `MAX_USER_AGENT_LENGTH` for matching and cache lookups: a slice, which V8 makes without
- * copying, so a 100 KB header costs what a 512-byte one does. A slice keeps its parent string
- * alive, so only `memoKey` copies it, when it is about to be memoised.
- */
+/** Cuts to `MAX_USER_AGENT_LENGTH` for matching and cache lookups. */
 function truncate(ua: string): string {
   return ua.length <= MAX_USER_AGENT_LENGTH ? ua : ua.slice(0, MAX_USER_AGENT_LENGTH);
-}
-
-/** A flat copy (`' ' + s` flattens into a fresh string) that does not retain a 100 KB header. */
-function memoKey(ua: string, raw: string): string {
-  return ua === raw ? ua : (' ' + ua).slice(1);
 }
 
 export function createClassifier(options: ClassifierOptions = {}): Classifier {
@@ -298,11 +289,11 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
     const aged = old.get(ua);
     if (aged !== undefined) {
       old.delete(ua);
-      remember(memoKey(ua, raw), aged);
+      remember(ua, aged);
       return aged;
     }
     const value = compute(ua);
-    remember(memoKey(ua, raw), value);
+    remember(ua, value);
     return value;
   }
 
