@@ -54,8 +54,7 @@ export function withAmbient(ctx: Context, ambient: Ambient): Context {
  * (Node, and Edge runtimes with `AsyncLocalStorage`) the scope travels in the active context,
  * and `middlewareRequest` tells which request's run it belongs to. Without one (Next 14 Edge
  * middleware has no `AsyncLocalStorage` guarantee) the wrapped middleware binds its scope to the
- * request object in a WeakMap; only then, because binding a fresh request was the dearest step of
- * a middleware run (an identity hash and an ephemeron entry).
+ * request object in a WeakMap, and only then (docs/why-it-is-fast.md).
  */
 const scopes = new WeakMap<object, RequestScope>();
 

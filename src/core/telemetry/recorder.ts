@@ -24,10 +24,9 @@ const METRIC_ATTRIBUTES = Object.fromEntries(
 ) as Record<MetricName, readonly AttributeName[]>;
 
 /**
- * Records the catalog's metrics cheaply. Counters are pre-aggregated in plain numbers and reported
- * through observable instruments at collection time, so the hot path is a map lookup and an
- * increment. Attribute objects are built once per distinct combination and frozen; since every
- * metric attribute has a bounded value set, so is the number of combinations.
+ * Records the catalog's metrics. Counters are pre-aggregated in plain numbers and reported through
+ * observable instruments at collection time; histogram values go to the SDK's histograms.
+ * Attribute objects are built once per distinct combination and frozen (docs/why-it-is-fast.md).
  */
 export class Recorder {
   private readonly counters = cellsOf(COUNTER_NAMES, (attributes): CounterCell => ({ attributes, value: 0 }));
