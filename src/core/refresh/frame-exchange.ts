@@ -15,7 +15,7 @@ import { ambientIn } from '../operation/request-scope.js';
 import { OAUTH_ERROR_TYPE } from '../telemetry/catalog.js';
 import type { OperationResult } from '../operation/result.js';
 import { grantOf, tokenResponseBody, type FetchLike } from './exchange.js';
-import { currentRefreshFrame, insideTracedCall, type RefreshFrame } from './trace-token-refresh.js';
+import { currentRefreshFrame, type RefreshFrame } from './trace-token-refresh.js';
 
 const WRAPPED = Symbol.for('nextjs-auth-otel.frame-fetch');
 
@@ -25,7 +25,7 @@ function refreshInFrame(init: unknown): { frame: RefreshFrame; refreshToken: str
   if (frame === undefined) return undefined;
   const grant = grantOf(init as { body?: unknown } | undefined);
   if (grant?.get('grant_type') !== 'refresh_token') return undefined;
-  if (ambientIn() instanceof Operation || insideTracedCall()) return undefined;
+  if (ambientIn() instanceof Operation) return undefined;
   return { frame, refreshToken: grant.get('refresh_token') };
 }
 
