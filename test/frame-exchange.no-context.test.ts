@@ -3,10 +3,12 @@
  * only known during its synchronous part, where rotation code starts its exchange. A refresh
  * wrapped with `traceTokenRefresh` records itself there too: the wire must not count it again.
  */
+import { context } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdp, type Idp } from '../testkit/index.js';
 import { instrumentNextAuth, traceTokenRefresh } from '../src/next-auth.js';
 import { METRICS } from '../src/core/telemetry/catalog.js';
+import { ambientIn, runInAmbient, withAmbient, type Ambient } from '../src/core/operation/request-scope.js';
 import { TestTelemetry } from './support/telemetry.js';
 
 type Jwt = (params: { token: Record<string, unknown> }) => Promise<Record<string, unknown>>;
@@ -62,5 +64,34 @@ describe('refresh exchanges in a jwt callback without a context manager', () => 
     const before = await failures();
     await jwtCalling(traced)({ token: { refreshToken: 'revoked-or-unknown' } });
     expect(await failures()).toBe(before + 1);
+  });
+
+  it('forgets the frame once the callback returns: an exchange made after it is not counted', async () => {
+    const before = await failures();
+    await jwtCalling(async () => undefined)({ token: { refreshToken: 'revoked-or-unknown' } });
+    const response = await exchange('revoked-or-unknown');
+    expect(response.status).toBe(400);
+    expect(await failures()).toBe(before);
+  });
+});
+
+describe('the request-scope fallback without a context manager', () => {
+  it('holds an ambient for the synchronous part of runInAmbient only, restoring the outer one', async () => {
+    const outer: Ambient = { scope: undefined, exchangeHost: undefined, refreshFrame: undefined };
+    const inner: Ambient = { scope: undefined, exchangeHost: undefined, refreshFrame: undefined };
+    const seen: (Ambient | undefined)[] = [];
+    const running = runInAmbient(withAmbient(context.active(), outer), outer, () => {
+      seen.push(ambientIn());
+      runInAmbient(withAmbient(context.active(), inner), inner, () => seen.push(ambientIn(), ambientIn(context.active())));
+      seen.push(ambientIn());
+      return (async () => {
+        await Promise.resolve();
+        seen.push(ambientIn());
+      })();
+    });
+    seen.push(ambientIn());
+    await running;
+    const names = seen.map((a) => (a === outer ? 'outer' : a === inner ? 'inner' : a));
+    expect(names).toEqual(['outer', 'inner', 'inner', 'outer', undefined, undefined]);
   });
 });

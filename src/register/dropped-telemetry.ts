@@ -5,6 +5,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { reportDropped, reportInstrumentationError } from '../core/engine/engine.js';
 import type { DropStage } from '../core/telemetry/catalog.js';
 import { CONCURRENCY_LIMIT_MESSAGE } from './fetch-exporter.js';
+import { withExport } from './metric-exporter.js';
 
 /*
  * Every span or metric point the export pipeline drops is counted in `auth.instrumentation.errors`
@@ -78,13 +79,7 @@ function pointsIn(metrics: ResourceMetrics): number {
 }
 
 export function countDroppedMetricPoints(exporter: PushMetricExporter): PushMetricExporter {
-  return {
-    export: (metrics, done) => exportCounting('metric', pointsIn(metrics), (once) => exporter.export(metrics, once), done),
-    forceFlush: () => exporter.forceFlush(),
-    shutdown: () => exporter.shutdown(),
-    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
-    selectAggregation: exporter.selectAggregation?.bind(exporter),
-  };
+  return withExport(exporter, (metrics, done) => exportCounting('metric', pointsIn(metrics), (once) => exporter.export(metrics, once), done));
 }
 
 const QUEUE_FULL = new Error('the span queue is full (maxQueueSize, OTEL_BSP_MAX_QUEUE_SIZE); the collector does not keep up');

@@ -86,15 +86,12 @@ function timeoutError(signal: string, timeoutMillis: number): Error {
   return Object.assign(new Error(`OTLP ${signal} export timed out after ${timeoutMillis} ms`), { name: 'TimeoutError' });
 }
 
-export class FetchSpanExporter implements SpanExporter {
-  private readonly poster: FetchPoster;
+/** What both exporters share: one poster, flushed on demand and at shutdown. */
+abstract class FetchExporter {
+  protected readonly poster: FetchPoster;
 
-  constructor(limits: ExportLimits) {
-    this.poster = new FetchPoster('traces', limits);
-  }
-
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.poster.send(JsonTraceSerializer.serializeRequest(spans)!, done);
+  constructor(signal: 'traces' | 'metrics', limits: ExportLimits) {
+    this.poster = new FetchPoster(signal, limits);
   }
 
   forceFlush(): Promise<void> {
@@ -106,12 +103,21 @@ export class FetchSpanExporter implements SpanExporter {
   }
 }
 
-export class FetchMetricExporter implements PushMetricExporter {
+export class FetchSpanExporter extends FetchExporter implements SpanExporter {
+  constructor(limits: ExportLimits) {
+    super('traces', limits);
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.poster.send(JsonTraceSerializer.serializeRequest(spans)!, done);
+  }
+}
+
+export class FetchMetricExporter extends FetchExporter implements PushMetricExporter {
   private readonly delta = (env('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE') ?? 'cumulative').toLowerCase();
-  private readonly poster: FetchPoster;
 
   constructor(limits: ExportLimits) {
-    this.poster = new FetchPoster('metrics', limits);
+    super('metrics', limits);
   }
 
   export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
@@ -128,13 +134,5 @@ export class FetchMetricExporter implements PushMetricExporter {
       return delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     }
     return AggregationTemporality.CUMULATIVE;
-  }
-
-  forceFlush(): Promise<void> {
-    return this.poster.flush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.forceFlush();
   }
 }

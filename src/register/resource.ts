@@ -3,6 +3,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes, 
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ExportResult } from '@opentelemetry/core';
 import { RESOURCE_INSTANCE_ID } from '../core/telemetry/naming.js';
+import { withExport } from './metric-exporter.js';
 import { serviceNameOf, type RegisterAuthTelemetryOptions } from './options.js';
 
 /*
@@ -64,22 +65,16 @@ export function resourceAttributesFromEnv(): Record<string, string> {
  */
 export function warnWithoutInstanceId(exporter: PushMetricExporter): PushMetricExporter {
   let checked = false;
-  return {
-    export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
-      if (!checked) {
-        checked = true;
-        if (metrics.resource.attributes[RESOURCE_INSTANCE_ID] === undefined) {
-          diag.warn(
-            "nextjs-auth-otel: the meter provider's resource has no service.instance.id, so several instances of this app write the same " +
-              "metric series. Add `attributes: { 'service.instance.id': crypto.randomUUID() }` to registerOTel(), or set it in OTEL_RESOURCE_ATTRIBUTES.",
-          );
-        }
+  return withExport(exporter, (metrics: ResourceMetrics, done: (result: ExportResult) => void): void => {
+    if (!checked) {
+      checked = true;
+      if (metrics.resource.attributes[RESOURCE_INSTANCE_ID] === undefined) {
+        diag.warn(
+          "nextjs-auth-otel: the meter provider's resource has no service.instance.id, so several instances of this app write the same " +
+            "metric series. Add `attributes: { 'service.instance.id': crypto.randomUUID() }` to registerOTel(), or set it in OTEL_RESOURCE_ATTRIBUTES.",
+        );
       }
-      exporter.export(metrics, done);
-    },
-    forceFlush: () => exporter.forceFlush(),
-    shutdown: () => exporter.shutdown(),
-    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
-    selectAggregation: exporter.selectAggregation?.bind(exporter),
-  };
+    }
+    exporter.export(metrics, done);
+  });
 }

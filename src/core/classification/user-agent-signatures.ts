@@ -5,8 +5,7 @@
  * - Every user-agent pattern has exactly the `i` flag and no top-level `|`: the classifier joins a
  *   whole table into one bare alternation (one regex pass per table). Patterns starting with `^`
  *   go into a separate anchored alternation. To give one rule several spellings, repeat the rule
- *   name on several rows (bare literals keep V8's alternation fast; `\b`, `?` and groups slow
- *   every row down).
+ *   name on several rows: bare literals, no `\b`, `?` or groups (docs/why-it-is-fast.md).
  * - Rule names are stable strings recorded in `auth.user_agent.rule`; renaming one is a breaking
  *   change for dashboards that filter on it.
  * - Patterns run against the user agent cut to 512 characters and trimmed.
@@ -220,7 +219,7 @@ const BROWSER_TOKENS = String.raw`(?: (?:(?:Version|Chrome|CriOS|FxiOS|EdgiOS|Ed
  * `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36`.
  * A fast path, not a rule. Outside its platform comment (group 1, with the parentheses) such a UA
  * holds only browser vocabulary, so the classifier searches just that comment for monitor and CLI
- * signatures and answers `browser` without running `isbot` (~3 µs per browser UA). So it must
+ * signatures and answers `browser` without running `isbot`. So it must
  * never match a user agent `isbot` flags (unless a signature in the comment makes it a monitor
  * first); `test/classifier.test.ts` checks that, and that the shortcut gives the same answer as
  * the rules evaluated one by one, on every labelled user agent. Anything unusual (an app

@@ -6,8 +6,7 @@ import type { Exception, Link, Span, SpanAttributes, SpanAttributeValue, SpanCon
  * (another instrumentation's, an SDK hook's) reads `spanContext()` to name its parent, and only
  * then is the operation's span started. With `spans: 'notable'` a routine call that nothing
  * nests under therefore never starts a span, and one that something nested under keeps it as
- * that span's parent. The cost is one context copy per operation, which the API's own contexts
- * make on every `setValue` anyway.
+ * that span's parent.
  */
 export class DeferredSpan implements Span {
   constructor(private readonly owner: { readonly span: Span }) {}

@@ -1,11 +1,10 @@
 import type { Context } from '@opentelemetry/api';
 
 /**
- * A context that adds one value on top of another. The API's own contexts copy their whole value
- * map on every `setValue`; an operation sets two values per call (its stand-in span, through the
- * public `trace.setSpan`, and its ambient), so it layers them instead: `trace.setSpan` calls
- * `setValue` on this object, which adds one more layer. Lookups walk the few layers an operation
- * adds, then ask the context underneath.
+ * A context that adds one value on top of another (docs/why-it-is-fast.md). An operation layers
+ * its ambient, then its stand-in span: the public `trace.setSpan` calls `setValue` on this object,
+ * which adds one more layer. Lookups walk the few layers an operation adds, then ask the context
+ * underneath.
  */
 export class LayeredContext implements Context {
   constructor(

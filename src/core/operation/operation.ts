@@ -1,14 +1,5 @@
 import { INVALID_SPAN_CONTEXT, context, trace, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import {
-  ATTRIBUTES,
-  INSTRUMENTATION_SCOPE,
-  METRICS,
-  NON_USER_CLASSES,
-  ROUTINE_ERROR_CODES,
-  SPANS,
-  type AffectedOutcome,
-  type SpanName,
-} from '../telemetry/catalog.js';
+import { INSTRUMENTATION_SCOPE, NON_USER_CLASSES, ROUTINE_ERROR_CODES, SPANS, type SpanName } from '../telemetry/catalog.js';
 import type { Classification } from '../classification/classifier.js';
 import { syntheticTypeOf } from '../classification/classifier.js';
 import { bounded } from '../telemetry/bounded.js';
@@ -22,8 +13,8 @@ import { UNCLASSIFIED, resolveScope } from './scope.js';
 import { DeferredSpan } from './deferred-span.js';
 import type { ExchangeHost } from '../refresh/exchange.js';
 import type { Exchange } from '../refresh/refresh-ledger.js';
-import type { ReuseKind } from '../telemetry/catalog.js';
 import { adoptScope, ambientIn, withAmbient, type Ambient, type RequestScope } from './request-scope.js';
+import { countAffected, recordUnpersisted, settleRotation } from './rotation.js';
 import type { RefreshFrame } from '../refresh/trace-token-refresh.js';
 import { currentRuntime } from '../engine/runtime.js';
 import { VERSION } from '../telemetry/version.js';
@@ -205,7 +196,7 @@ export class Operation implements Ambient {
     } catch (error) {
       reportInstrumentationError('span', error);
     }
-    const settling = this.exchange === undefined ? undefined : this.settleRotation(result, this.exchange, endedAt);
+    const settling = this.exchange === undefined ? undefined : settleRotation(this, result, this.exchange, endedAt);
     this.spanSettled = true;
     // A failed refresh's span waits for its reuse classification (at most the ledger's read timeout).
     if (settling === undefined) endSpan(span, endedAt);
@@ -232,89 +223,15 @@ export class Operation implements Ambient {
     return code !== undefined && ROUTINE_CODES.has(code);
   }
 
-  /** Records the exchange in the ledger; a failure is classified, synchronously when the ledger can. Never rejects. */
-  private settleRotation(result: OperationResult, exchange: Exchange, endedAt: number): Promise<void> | undefined {
-    try {
-      const ledger = engine().refreshLedger;
-      const epochEnd = Date.now() - (performance.now() - endedAt);
-      if (result.outcome === 'success') {
-        ledger.succeeded(exchange, epochEnd);
-        return undefined;
-      }
-      const kind = ledger.failed(exchange, epochEnd);
-      if (!(kind instanceof Promise)) {
-        this.reused(kind, result);
-        return undefined;
-      }
-      return kind.then(
-        (found) => this.reused(found, result),
-        (error: unknown) => reportInstrumentationError('ledger', error),
-      );
-    } catch (error) {
-      reportInstrumentationError('ledger', error);
-      return undefined;
-    }
-  }
-
-  /**
-   * Counts the session once per bucket in `auth.sessions.affected` when the call failed it: a
-   * failed refresh (known by its user or the refresh token it presented) or an unreadable cookie.
-   */
+  /** A failed refresh counts its session in `auth.sessions.affected`, as an unreadable cookie does. */
   private noteAffected(result: OperationResult, facts: MetricFacts): void {
-    if (this.kind === 'tokenRefresh' && result.outcome === 'failure') this.affected('refresh_failure', facts, result.userId ?? this.exchange?.fingerprint);
-    else if (this.kind === 'sessionRead' && result.outcome === 'invalid') this.affected('invalid_cookie', facts, result.userId ?? result.sessionKey);
-  }
-
-  private affected(outcome: AffectedOutcome, facts: MetricFacts, identity: string | undefined): void {
-    if (identity === undefined || identity === '') return;
-    const current = engine();
-    void current.affected.note(current.recorder, outcome, facts, identity, (error) => reportInstrumentationError('record', error));
-  }
-
-  /** A failed refresh that presented a token already exchanged: a race, or a lost rotation (also unpersisted). */
-  private reused(kind: ReuseKind | undefined, result: OperationResult): void {
-    if (kind === undefined) return;
-    try {
-      const facts = this.facts('failure');
-      facts.reuseKind = bounded('reuseKind', kind);
-      facts.errorCode = this.failureCode(result);
-      engine().recorder.add('refreshReuses', facts);
-      this.span.setAttribute(ATTRIBUTES.reuseKind.key, facts.reuseKind);
-      this.span.addEvent(METRICS.refreshReuses.name, { [ATTRIBUTES.reuseKind.key]: facts.reuseKind }, performance.now());
-    } catch (error) {
-      reportInstrumentationError('record', error);
-    }
-    if (kind === 'lost_rotation') this.unpersisted('token_reused', result.error, result.errorCode);
-  }
-
-  private failureCode(result: OperationResult): string | undefined {
-    if (result.error !== undefined) {
-      const normalized = normalizeError(result.error);
-      return normalized.oauthCode ?? normalized.code;
-    }
-    return result.errorCode !== undefined ? bounded('errorCode', result.errorCode) : undefined;
+    if (this.kind === 'tokenRefresh' && result.outcome === 'failure') countAffected('refresh_failure', facts, result.userId ?? this.exchange?.fingerprint);
+    else if (this.kind === 'sessionRead' && result.outcome === 'invalid') countAffected('invalid_cookie', facts, result.userId ?? result.sessionKey);
   }
 
   /** A refresh whose new tokens never reached the session cookie. */
   unpersisted(reason: string, error?: unknown, errorCode?: string): void {
-    try {
-      const exchange = this.exchange ?? this.refreshChild?.exchange;
-      if (reason !== 'token_reused' && exchange !== undefined) engine().refreshLedger.unpersisted(exchange);
-    } catch (error) {
-      reportInstrumentationError('ledger', error);
-    }
-    try {
-      const failed = error !== undefined || errorCode !== undefined;
-      const facts = this.facts(failed ? 'failure' : 'success');
-      facts.unpersistedReason = bounded('unpersistedReason', reason);
-      facts.errorCode = this.failureCode({ outcome: 'failure', error, errorCode });
-      engine().recorder.add('refreshUnpersisted', facts);
-      if (reason === 'token_reused') this.affected('lost_rotation', facts, (this.exchange ?? this.refreshChild?.exchange)?.fingerprint);
-      if (engine().spans === 'none') return;
-      this.span.addEvent(METRICS.refreshUnpersisted.name, { [ATTRIBUTES.unpersistedReason.key]: facts.unpersistedReason }, performance.now());
-    } catch (error) {
-      reportInstrumentationError('record', error);
-    }
+    recordUnpersisted(this, this.exchange ?? this.refreshChild?.exchange, reason, error, errorCode);
   }
 
   private record(result: OperationResult, endedAt: number): MetricFacts {

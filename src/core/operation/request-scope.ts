@@ -34,10 +34,22 @@ export interface Ambient {
 
 const AMBIENT_KEY = createContextKey('nextjs-auth-otel.request-scope');
 
+/**
+ * Without a context manager `context.with` runs its function but the active context stays the
+ * root. Two fallbacks, both here, stand in for it: the ambient of the `runInAmbient` call running
+ * right now, for the synchronous part of its function (where a `jwt` callback's rotation code
+ * starts its exchange: nothing there carries the request object), and the middleware scope bound
+ * to the request object (`adoptScope`, for SDK calls made after an `await`). With a context
+ * manager neither is set.
+ */
+let synchronousAmbient: Ambient | undefined;
+
 /** The ambient of `ctx` (default: the active context), if an instrumented call put one there. */
 export function ambientIn(ctx?: Context): Ambient | undefined {
   try {
-    return (ctx ?? context.active()).getValue(AMBIENT_KEY) as Ambient | undefined;
+    const found = (ctx ?? context.active()).getValue(AMBIENT_KEY) as Ambient | undefined;
+    if (found !== undefined || synchronousAmbient === undefined) return found;
+    return ctx === undefined || ctx === context.active() ? synchronousAmbient : undefined;
   } catch (error) {
     // Only a broken context manager gets here: the call proceeds without its ambient.
     reportInstrumentationError('other', error);
@@ -50,12 +62,28 @@ export function withAmbient(ctx: Context, ambient: Ambient): Context {
 }
 
 /**
+ * Runs `fn` in `ctx`, which carries `ambient`. Without a context manager the ambient is still
+ * found by `ambientIn()` during `fn`'s synchronous part.
+ */
+export function runInAmbient<T>(ctx: Context, ambient: Ambient, fn: () => T): T {
+  return context.with(ctx, () => {
+    if (context.active() === ctx) return fn();
+    const previous = synchronousAmbient;
+    synchronousAmbient = ambient;
+    try {
+      return fn();
+    } finally {
+      synchronousAmbient = previous;
+    }
+  });
+}
+
+/**
  * How SDK calls inside a wrapped middleware learn their request's class. With a context manager
  * (Node, and Edge runtimes with `AsyncLocalStorage`) the scope travels in the active context,
  * and `middlewareRequest` tells which request's run it belongs to. Without one (Next 14 Edge
  * middleware has no `AsyncLocalStorage` guarantee) the wrapped middleware binds its scope to the
- * request object in a WeakMap; only then, because binding a fresh request was the dearest step of
- * a middleware run (an identity hash and an ephemeron entry).
+ * request object in a WeakMap, and only then (docs/why-it-is-fast.md).
  */
 const scopes = new WeakMap<object, RequestScope>();
 

@@ -17,8 +17,7 @@ export function resolveScope(target: CallTarget, parent: Operation | undefined, 
     if (target.sdk !== 'custom') existing.observedSdk ??= target.sdk;
     return existing;
   }
-  // Not bound to the request object: binding a fresh request costs more than classifying again
-  // (see `adoptScope`). Calls nested in this one find the scope in its context; a wrapped
+  // Not bound to the request object (see `adoptScope` and docs/why-it-is-fast.md). Calls nested in this one find the scope in its context; a wrapped
   // middleware makes its scope the run's (`adoptRequestScope`); two sibling calls on one request
   // outside a middleware (getAccessToken, then touchSession) each classify the same headers, to
   // the same shared result.

@@ -5,7 +5,7 @@
 
 import { setCookieName, setCookieStoresValue } from './parse.js';
 
-type HeaderRecord = Record<string, string | string[] | undefined>;
+export type HeaderRecord = Record<string, string | string[] | undefined>;
 export type HeaderSource = Request | Headers | { headers: Headers | HeaderRecord } | HeaderRecord;
 
 function isHeaders(value: unknown): value is Headers {
@@ -25,15 +25,32 @@ export function headersOf(source: HeaderSource | null | undefined): Headers | He
 export function readHeader(source: HeaderSource | null | undefined, name: string): string | undefined {
   try {
     const headers = headersOf(source);
-    if (headers === undefined) return undefined;
-    if (isHeaders(headers)) return headers.get(name) ?? undefined;
-    const value = headers[name] ?? headers[name.toLowerCase()];
-    if (Array.isArray(value)) return value[0];
-    return typeof value === 'string' ? value : undefined;
+    return headers === undefined ? undefined : headerIn(headers, name);
   } catch {
     // Odd request shapes (throwing getters, proxies) read as an absent header.
     return undefined;
   }
+}
+
+/**
+ * A header of an unwrapped headers object (`headersOf`): its first string value, or undefined. A
+ * `get` that throws (an odd Headers look-alike) reads as an absent header; a record's throwing
+ * getter is left to the caller, as an unreadable request.
+ */
+export function headerIn(headers: Headers | HeaderRecord, name: string): string | undefined {
+  let value: unknown;
+  if (isHeaders(headers)) {
+    try {
+      value = headers.get(name);
+    } catch {
+      // Refused by an odd Headers look-alike: absent, like any header it does not have.
+      return undefined;
+    }
+  } else {
+    value = headers[name] ?? headers[name.toLowerCase()];
+  }
+  if (Array.isArray(value)) value = value[0];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** One cookie's raw value from the `Cookie` header; undefined when absent. */
@@ -94,8 +111,7 @@ export function setsCookie(response: unknown, name: string): boolean {
 /**
  * A cookie the framework already parsed, or `null` when the source carries no parsed cookies:
  * `NextRequest.cookies` (parsed when Next built the request, and what the SDKs read themselves)
- * or the Pages Router's `req.cookies` record. One map lookup, where the `Cookie` header costs an
- * undici `Headers.get` and a scan of every cookie on every call.
+ * or the Pages Router's `req.cookies` record.
  */
 function parsedCookie(source: HeaderSource | null | undefined, name: string): string | undefined | null {
   try {

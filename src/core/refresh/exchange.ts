@@ -9,6 +9,7 @@ import { OAUTH_ERROR_TYPE, type AuthSdk } from '../telemetry/catalog.js';
 import { reportInstrumentationError } from '../engine/engine.js';
 import { startOperation, type Operation } from '../operation/operation.js';
 import { ambientIn } from '../operation/request-scope.js';
+import type { OperationResult } from '../operation/result.js';
 
 /** The SDK call an exchange belongs to, and what was seen of the exchange. */
 export class ExchangeHost {
@@ -83,6 +84,31 @@ export async function tokenResponseBody(response: Response): Promise<{ error?: u
   }
 }
 
+/** What the token endpoint answered to an exchange. */
+export type TokenAnswer = { ok: boolean; status: number; oauthError: string | undefined; tokenExpiresIn: number | undefined };
+
+export async function tokenAnswerOf(response: Response): Promise<TokenAnswer> {
+  const body = await tokenResponseBody(response);
+  const error = body?.error;
+  const expiresIn = body?.expires_in;
+  return {
+    ok: response.ok,
+    status: response.status,
+    oauthError: !response.ok && typeof error === 'string' ? error : undefined,
+    tokenExpiresIn: response.ok && typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : undefined,
+  };
+}
+
+/** A refresh recorded on its own, as the token endpoint answered it: failed with the IdP's OAuth code, or with the new token's lifetime. */
+export function exchangeResult(answer: TokenAnswer): OperationResult {
+  if (answer.ok) return { outcome: 'success', statusCode: answer.status, tokenExpiresIn: answer.tokenExpiresIn };
+  const error = answer.oauthError;
+  return { outcome: 'failure', errorCode: error ?? 'other', errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE, statusCode: answer.status };
+}
+
+/** A token-endpoint request as the wrapper saw it leave: the SDK call it belongs to, and its refresh. */
+type Seen = { host: ExchangeHost | undefined; refresh: Operation | undefined; standalone: boolean };
+
 /**
  * The request options of exchanges already being observed. One exchange can pass two observed
  * fetches (the SDK's internal fetch, patched, around a `customFetch` the app made observed), and
@@ -97,75 +123,69 @@ function claimObservation(init: object): boolean {
   return true;
 }
 
+/** A refresh (the active SDK call's, or one on its own) or another grant of the active call; undefined for anything else. */
+function recognise(sdk: AuthSdk, init: { body?: unknown } | undefined): Seen | undefined {
+  const grant = grantOf(init);
+  const grantType = grant?.get('grant_type');
+  if (grant === undefined || grantType === undefined || grantType === null || !claimObservation(init!)) return undefined;
+  const host = activeExchangeHost();
+  if (grantType !== 'refresh_token') {
+    if (host === undefined) return undefined;
+    host.exchanged = true;
+    return { host, refresh: undefined, standalone: false };
+  }
+  // A DPoP nonce retry sends the same grant again: still one exchange.
+  const refresh = host !== undefined ? host.operation.refresh() : startOperation('tokenRefresh', { sdk });
+  refresh.presentRefreshToken(grant.get('refresh_token'));
+  return { host, refresh, standalone: host === undefined };
+}
+
+/** Notes the answer on the SDK call (its refresh ends with the call), or ends a refresh recorded on its own. */
+async function settleExchange({ host, refresh, standalone }: Seen, response: Response): Promise<void> {
+  // A successful grant other than a refresh has nothing to report.
+  if (response.ok && refresh === undefined) return;
+  const answer = await tokenAnswerOf(response);
+  if (host !== undefined) {
+    if (answer.ok) host.tokenExpiresIn = answer.tokenExpiresIn;
+    else {
+      host.oauthError = answer.oauthError;
+      host.failedStatus = answer.status;
+    }
+  }
+  if (standalone) refresh!.end(exchangeResult(answer));
+}
+
 /**
  * Wraps an SDK's fetch. The SDK gets the very response (or rejection) the original fetch
- * produced; the body of a failed token response is read from a clone only.
+ * produced; the body of a token response is read from a clone only.
  */
 export function observeTokenEndpoint<F extends FetchLike>(sdk: AuthSdk, original: F): F {
   const observed = function (this: unknown, input: unknown, init?: { method?: unknown; body?: unknown }): Promise<Response> {
-    let host: ExchangeHost | undefined;
-    let refresh: Operation | undefined;
-    let standalone = false;
+    let seen: Seen | undefined;
     try {
-      const grant = grantOf(init);
-      const grantType = grant?.get('grant_type');
-      if (grantType !== undefined && grantType !== null && claimObservation(init!)) {
-        host = activeExchangeHost();
-        if (grantType === 'refresh_token') {
-          if (host !== undefined) {
-            // A DPoP nonce retry sends the same grant again: still one exchange.
-            refresh = host.operation.refresh();
-          } else {
-            refresh = startOperation('tokenRefresh', { sdk });
-            standalone = true;
-          }
-          refresh.presentRefreshToken(grant!.get('refresh_token'));
-        } else if (host !== undefined) {
-          host.exchanged = true;
-        }
-      }
+      seen = recognise(sdk, init);
     } catch (error) {
       reportInstrumentationError('other', error);
     }
+    const failed = (thrown: unknown) => {
+      if (seen?.standalone) seen.refresh!.end({ outcome: 'failure', error: thrown });
+    };
     let returned: Promise<Response>;
     try {
       returned = original.call(this, input, init);
     } catch (thrown) {
-      if (standalone) refresh!.end({ outcome: 'failure', error: thrown });
+      failed(thrown);
       throw thrown;
     }
-    if (host === undefined && refresh === undefined) return returned;
+    if (seen === undefined) return returned;
+    const exchange = seen;
     return returned.then(
       async (response) => {
-        try {
-          if (!response.ok) {
-            const body = await tokenResponseBody(response);
-            const error = typeof body?.error === 'string' ? body.error : undefined;
-            if (host !== undefined) {
-              host.oauthError = error;
-              host.failedStatus = response.status;
-            }
-            if (standalone)
-              refresh!.end({
-                outcome: 'failure',
-                errorCode: error ?? 'other',
-                errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE,
-                statusCode: response.status,
-              });
-          } else if (refresh !== undefined) {
-            // Auth routes (`/auth/access-token`) return no result to read the new expiry from: the IdP's answer has it.
-            const expiresIn = (await tokenResponseBody(response))?.expires_in;
-            const tokenExpiresIn = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : undefined;
-            if (host !== undefined) host.tokenExpiresIn = tokenExpiresIn;
-            if (standalone) refresh.end({ outcome: 'success', statusCode: response.status, tokenExpiresIn });
-          }
-        } catch (error) {
-          reportInstrumentationError('record', error);
-        }
+        await settleExchange(exchange, response).catch((error: unknown) => reportInstrumentationError('record', error));
         return response;
       },
       (thrown: unknown) => {
-        if (standalone) refresh!.end({ outcome: 'failure', error: thrown });
+        failed(thrown);
         throw thrown;
       },
     );

@@ -12,10 +12,9 @@
 import { reportInstrumentationError } from '../engine/engine.js';
 import { startOperation, Operation } from '../operation/operation.js';
 import { ambientIn } from '../operation/request-scope.js';
-import { OAUTH_ERROR_TYPE } from '../telemetry/catalog.js';
 import type { OperationResult } from '../operation/result.js';
-import { grantOf, tokenResponseBody, type FetchLike } from './exchange.js';
-import { currentRefreshFrame, insideTracedCall, type RefreshFrame } from './trace-token-refresh.js';
+import { exchangeResult, grantOf, tokenAnswerOf, type FetchLike } from './exchange.js';
+import { currentRefreshFrame, type RefreshFrame } from './trace-token-refresh.js';
 
 const WRAPPED = Symbol.for('nextjs-auth-otel.frame-fetch');
 
@@ -25,22 +24,8 @@ function refreshInFrame(init: unknown): { frame: RefreshFrame; refreshToken: str
   if (frame === undefined) return undefined;
   const grant = grantOf(init as { body?: unknown } | undefined);
   if (grant?.get('grant_type') !== 'refresh_token') return undefined;
-  if (ambientIn() instanceof Operation || insideTracedCall()) return undefined;
+  if (ambientIn() instanceof Operation) return undefined;
   return { frame, refreshToken: grant.get('refresh_token') };
-}
-
-async function answerOf(response: Response): Promise<OperationResult> {
-  const body = await tokenResponseBody(response);
-  if (!response.ok) {
-    const error = typeof body?.error === 'string' ? body.error : undefined;
-    return { outcome: 'failure', errorCode: error ?? 'other', errorType: error === undefined ? undefined : OAUTH_ERROR_TYPE, statusCode: response.status };
-  }
-  const expiresIn = body?.expires_in;
-  return {
-    outcome: 'success',
-    statusCode: response.status,
-    tokenExpiresIn: typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : undefined,
-  };
 }
 
 /** Ends the refresh once the frame's late classification (App Router `next/headers`) is done. Never rejects. */
@@ -78,7 +63,7 @@ function observed(original: FetchLike): FetchLike {
     }
     return returned.then(
       async (response) => {
-        await settle(frame, refresh, () => answerOf(response));
+        await settle(frame, refresh, async () => exchangeResult(await tokenAnswerOf(response)));
         return response;
       },
       async (thrown: unknown) => {

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { ExchangeHost } from './exchange.js';
-import { ambientIn, withAmbient, type Ambient, type RequestScope } from '../operation/request-scope.js';
+import { ambientIn, runInAmbient, withAmbient, type Ambient, type RequestScope } from '../operation/request-scope.js';
 import type { AuthSdk } from '../telemetry/catalog.js';
 import { reportInstrumentationError } from '../engine/engine.js';
 import { secondsUntil } from '../parsing/parse.js';
@@ -77,31 +77,15 @@ class FrameAmbient implements Ambient {
   }
 }
 
-// Without a context manager (some Edge setups) the context is lost; the synchronous part of the
-// callback, where hand-rolled rotation code usually calls its refresh function, is still covered by this slot.
-let synchronousFrame: RefreshFrame | undefined;
-
+/** Runs a `jwt` callback in its frame; without a context manager, for the callback's synchronous part. */
 export function runInRefreshFrame<T>(frame: RefreshFrame, fn: () => T): T {
-  const previous = synchronousFrame;
-  synchronousFrame = frame;
-  try {
-    const active = context.active();
-    return context.with(withAmbient(active, new FrameAmbient(frame, ambientIn(active))), fn);
-  } finally {
-    synchronousFrame = previous;
-  }
-}
-
-// The synchronous part of a traced call, for the same contexts: its own exchange is not counted twice.
-let tracedCalls = 0;
-
-/** Whether a `traceTokenRefresh` call is running its function synchronously right now (it records its exchange itself). */
-export function insideTracedCall(): boolean {
-  return tracedCalls > 0;
+  const active = context.active();
+  const ambient = new FrameAmbient(frame, ambientIn(active));
+  return runInAmbient(withAmbient(active, ambient), ambient, fn);
 }
 
 export function currentRefreshFrame(): RefreshFrame | undefined {
-  return ambientIn()?.refreshFrame ?? synchronousFrame;
+  return ambientIn()?.refreshFrame;
 }
 
 export type TraceTokenRefreshOptions<A extends unknown[], R> = {
@@ -156,12 +140,9 @@ export function traceTokenRefresh<A extends unknown[], R>(fn: (...args: A) => R,
       { sdk: options.sdk ?? frame?.sdk ?? 'custom', request: request ?? frame?.request, route: options.route },
       (operation) => {
         operation.presentRefreshToken(presented);
-        tracedCalls++;
-        try {
-          return fn.apply(this, args);
-        } finally {
-          tracedCalls--;
-        }
+        // Already the active context with a context manager; without one, this keeps the
+        // operation the ambient of `fn`'s synchronous part, so its exchange is not counted twice.
+        return runInAmbient(operation.context, operation, () => fn.apply(this, args));
       },
       {
         result: (value, operation) => {

@@ -9,10 +9,8 @@ export type RefreshSignals = { exchangeStarting: () => void; exchanged: (session
  * it starts the refresh-token exchange, and calls `afterRefresh` once the exchange succeeded.
  * The SDK sees the caller's values unchanged; `afterRefresh` returns what the caller's would.
  *
- * One class, so every call's options object has the same hidden class: an accessor closure
- * defined on each object gave each call its own map, and the SDK code reading the options went
- * megamorphic, the dearest step of a wrapped `getAccessToken`. v3 reads both members straight
- * off the options object, never from a copy.
+ * One class, so every call's options object has the same shape (docs/why-it-is-fast.md). v3
+ * reads both members straight off the options object, never from a copy.
  */
 export class SignallingAccessTokenRequest {
   readonly #base: Record<string, unknown>;
