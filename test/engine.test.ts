@@ -149,6 +149,7 @@ describe('histogram values handed to the SDK', () => {
     const offered: number[] = [];
     let collect: (() => void) | undefined;
     const noop = createNoopMeter();
+    // The path without the plugin's own histogram aggregation: configureAuthTelemetry() next to the app's meter provider.
     const meter = Object.create(noop, {
       createHistogram: {
         value: () => ({
@@ -170,6 +171,7 @@ describe('histogram values handed to the SDK', () => {
     const recorder = engine().recorder;
     const droppedBefore = recorder.counterTotal('instrumentationErrors', { stage: 'record' });
     try {
+      // More than one buffer's worth (values are handed over when a buffer is full and at each collection).
       const values = Array.from({ length: 3000 }, (_, i) => i);
       for (const value of values) recorder.record('middlewareDuration', { sdk: 'custom', outcome: 'pass' }, value);
       collect!();

@@ -1,6 +1,6 @@
 /**
- * The recorder's histograms must give exactly the data points the SDK's explicit-bucket histogram
- * gives for the same values recorded directly.
+ * The recorder's histograms, buffered and handed to the SDK at collection time, must give exactly
+ * the data points the SDK's explicit-bucket histogram gives for the same values recorded directly.
  */
 import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
@@ -92,7 +92,7 @@ describe('histograms recorded through the recorder', () => {
     expect(ours[1]![0]!.startTime).toEqual(ours[0]![0]!.endTime);
   });
 
-  it('thousands of values between two collections are all collected once, none lost or doubled', async () => {
+  it('values buffered beyond a full buffer are all collected once, none lost or doubled', async () => {
     const values = Array.from({ length: 2500 }, (_, i) => (i % 7) / 100);
     const [points] = await recorderPoints(AggregationTemporality.CUMULATIVE, [values]);
     expect(points![0]!.value.count).toBe(2500);

@@ -10,10 +10,16 @@ type HistogramName = Exclude<MetricName, CounterName>;
 
 type CounterCell = { readonly attributes: Attributes; value: number };
 type HistogramCell = {
+  readonly metric: HistogramName;
   readonly attributes: Attributes;
+  /** Values waiting for the SDK's histogram. */
+  readonly values: number[];
   /** Values recorded under this attribute set so far; for diagnostics and tests. */
   count: number;
 };
+
+/** Buffered histogram values per attribute set before they are handed to the SDK in one go. */
+const MAX_BUFFERED_VALUES = 1024;
 
 const COUNTER_NAMES = (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].kind === 'counter') as CounterName[];
 const HISTOGRAM_NAMES = (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].kind === 'histogram') as HistogramName[];
@@ -35,7 +41,7 @@ export class Recorder {
   private histograms: Partial<Record<HistogramName, Histogram>> = {};
   private unbind: (() => void) | undefined;
 
-  /** @param onDropped told of each value the SDK histogram refused, and why. */
+  /** @param onDropped told how many buffered values the SDK histogram refused, and why. */
   constructor(private readonly onDropped: (count: number, error: unknown) => void = () => {}) {}
 
   /** Called on each recording: instruments follow the global MeterProvider even if it is set late. */
@@ -68,6 +74,9 @@ export class Recorder {
         const observable = observables.get(name)!;
         for (const cell of this.counters[name].cells) result.observe(observable, cell.value, cell.attributes);
       }
+      // The SDK runs observable callbacks before it collects synchronous instruments, so values
+      // handed over here land in this very collection.
+      this.drainHistograms();
     };
     const list = [...observables.values()];
     meter.addBatchObservableCallback(callback, list);
@@ -89,23 +98,23 @@ export class Recorder {
     return created.attributes;
   }
 
-  /** Records the value in the SDK's histogram, under the attribute set built once for these facts. */
+  /**
+   * Buffers the value for the SDK's histogram. The SDK's `Histogram.record` hashes the attribute
+   * set on every call; buffers are handed over at collection time (and when full).
+   */
   record(metric: HistogramName, facts: MetricFacts, value: number): void {
     if (!Number.isFinite(value)) return;
     this.bind();
     const trie = this.histogramCells[metric];
     let cell = find(trie.root, METRIC_ATTRIBUTES[metric], facts) as HistogramCell | undefined;
     if (cell === undefined) {
-      cell = { attributes: attributesOf(metric, facts), count: 0 };
+      cell = { metric, attributes: attributesOf(metric, facts), values: [], count: 0 };
       insert(trie.root, METRIC_ATTRIBUTES[metric], facts, cell);
       trie.cells.push(cell);
     }
     cell.count++;
-    try {
-      this.histograms[metric]?.record(value, cell.attributes);
-    } catch (error) {
-      this.onDropped(1, error);
-    }
+    cell.values.push(value);
+    if (cell.values.length >= MAX_BUFFERED_VALUES) this.drainCell(cell);
   }
 
   /** How many values each histogram attribute set has recorded; for diagnostics and tests. */
@@ -113,6 +122,36 @@ export class Recorder {
     for (const name of HISTOGRAM_NAMES) {
       for (const cell of this.histogramCells[name].cells) yield { metric: name, attributes: cell.attributes, count: cell.count };
     }
+  }
+
+  private drainHistograms(): void {
+    for (const name of HISTOGRAM_NAMES) {
+      const cells = this.histogramCells[name].cells;
+      for (let i = 0; i < cells.length; i++) if (cells[i]!.values.length > 0) this.drainCell(cells[i]!);
+    }
+  }
+
+  /**
+   * Hands the buffered values to the SDK histogram and empties the buffer whatever happens: a value
+   * the histogram throws on is dropped and counted, never kept for a retry that would fail again.
+   */
+  private drainCell(cell: HistogramCell): void {
+    const histogram = this.histograms[cell.metric];
+    const { values, attributes } = cell;
+    let dropped = 0;
+    let failure: unknown;
+    if (histogram !== undefined) {
+      for (let i = 0; i < values.length; i++) {
+        try {
+          histogram.record(values[i]!, attributes);
+        } catch (error) {
+          dropped++;
+          failure ??= error;
+        }
+      }
+    }
+    values.length = 0;
+    if (dropped > 0) this.onDropped(dropped, failure);
   }
 
   /** Current pre-aggregated counter value for exact facts; for diagnostics and tests. */
