@@ -43,7 +43,7 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     expect(duration.unit).toBe('s');
     expect(duration.explicitBounds).toEqual([...MIDDLEWARE_DURATION_BUCKETS]);
     expect(duration.temporality).toBe('cumulative');
-    // Histograms go through the SDK's own instruments, min and max included.
+    // The engine aggregates histograms itself and its producer reports them with the SDK's metrics.
     expect(histogramTotals(points, METRICS.middlewareDuration.name).count).toBe(2);
     expect(points.filter((p) => p.name === METRICS.middlewareDuration.name && p.min !== undefined).length).toBeGreaterThan(0);
   });
@@ -75,7 +75,7 @@ describe('registerAuthTelemetry (Node.js) with the top-level instrumentation.ts'
     expect(ids.size).toBe(1);
     expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(latestCumulative(receiver.metricPoints(), METRICS.middlewareRuns.name, { 'auth.outcome': 'redirect' })).toBe(2);
-    // Readers handed to another provider report the histograms too.
+    // Readers handed to another provider leave histograms to the SDK, which still reports them.
     expect(histogramTotals(receiver.metricPoints(), METRICS.middlewareDuration.name).count).toBe(2);
   });
 

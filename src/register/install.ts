@@ -3,8 +3,9 @@ import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type BufferConfig, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { configureAuthTelemetry } from '../core/engine/engine.js';
+import { configureAuthTelemetry, engine } from '../core/engine/engine.js';
 import { countDroppedMetricPoints, countDroppedSpans, reportExportError, spanQueueDrops } from './dropped-telemetry.js';
+import { AuthHistogramProducer } from './histogram-producer.js';
 import { warnWithoutInstanceId } from './resource.js';
 import {
   exportIntervalOf,
@@ -26,14 +27,21 @@ export type RuntimeParts = {
   contextManager: () => ContextManager | undefined;
 };
 
-/** The reader that exports this package's metrics. */
+/**
+ * The reader that exports this package's metrics. With `histogramProducer` it also reports the
+ * histograms the engine aggregates itself; that is only right when every reader of the meter
+ * provider has one, so readers handed to someone else's provider (`authMetricReaders()`, next
+ * to the app's own readers) leave histograms to the SDK.
+ */
 export function metricReadersFor(
   options: RegisterAuthTelemetryOptions,
   metricExporter: (limits: ExportLimits) => PushMetricExporter,
+  { histogramProducer = false }: { histogramProducer?: boolean } = {},
 ): PeriodicExportingMetricReader[] {
   validateExportLimits(options);
   const exporter = warnWithoutInstanceId(countDroppedMetricPoints(options.metricExporter ?? metricExporter(exportLimitsOf(options, 'metrics'))));
-  return [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exportIntervalOf(options) })];
+  const metricProducers = histogramProducer ? [AuthHistogramProducer.for(exporter)] : [];
+  return [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exportIntervalOf(options), metricProducers })];
 }
 
 /**
@@ -54,11 +62,16 @@ export async function install(options: RegisterAuthTelemetryOptions, parts: Runt
     else ownsTracerProvider = installTracerProvider(options, parts, resource);
   }
 
-  const readers = [...metricReadersFor(options, parts.metricExporter), ...(options.metricReaders ?? [])];
-  const meterProvider = new MeterProvider({ resource, readers });
+  const extraReaders = options.metricReaders ?? [];
+  const histogramProducer = extraReaders.length === 0;
+  const meterProvider = new MeterProvider({ resource, readers: [...metricReadersFor(options, parts.metricExporter, { histogramProducer }), ...extraReaders] });
   const ownsMeterProvider = metrics.setGlobalMeterProvider(meterProvider);
-  if (ownsMeterProvider) own(meterProvider);
-  else await meterProvider.shutdown();
+  if (ownsMeterProvider) {
+    own(meterProvider);
+    if (histogramProducer) engine().recorder.useHistogramProducer();
+  } else {
+    await meterProvider.shutdown();
+  }
 
   // Exporter failures surface through the SDK's global error handler: counted and logged once,
   // through the same diag line as every other swallowed failure, unless already counted as drops.

@@ -9,13 +9,26 @@ type CounterName = { [K in MetricName]: (typeof METRICS)[K]['kind'] extends 'cou
 type HistogramName = Exclude<MetricName, CounterName>;
 
 type CounterCell = { readonly attributes: Attributes; value: number };
+/**
+ * A histogram series aggregated here, in plain numbers: cumulative since `startedAt` (epoch ms).
+ * `counts[i]` counts values ≤ `boundaries[i]` and above the previous boundary (the last one, the
+ * values above every boundary), as in the SDK's explicit-bucket aggregation.
+ */
+export type HistogramAggregate = {
+  readonly boundaries: readonly number[];
+  readonly counts: number[];
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  readonly startedAt: number;
+};
 type HistogramCell = {
   readonly metric: HistogramName;
   readonly attributes: Attributes;
-  /** Values waiting for the SDK's histogram. */
+  /** Values waiting for the SDK's own histogram, when no producer reports the aggregates. */
   readonly values: number[];
-  /** Values recorded under this attribute set so far; for diagnostics and tests. */
-  count: number;
+  aggregate: HistogramAggregate | undefined;
 };
 
 /** Buffered histogram values per attribute set before they are handed to the SDK in one go. */
@@ -40,6 +53,8 @@ export class Recorder {
   private boundProvider: MeterProvider | undefined;
   private histograms: Partial<Record<HistogramName, Histogram>> = {};
   private unbind: (() => void) | undefined;
+  /** Set once a metric producer reports the histogram aggregates (`useHistogramProducer`). */
+  private aggregating = false;
 
   /** @param onDropped told how many buffered values the SDK histogram refused, and why. */
   constructor(private readonly onDropped: (count: number, error: unknown) => void = () => {}) {}
@@ -52,13 +67,16 @@ export class Recorder {
     this.boundProvider = provider;
     const meter = provider.getMeter(INSTRUMENTATION_SCOPE, VERSION);
     this.histograms = {};
-    for (const name of HISTOGRAM_NAMES) {
-      const spec = METRICS[name];
-      this.histograms[name] = meter.createHistogram(spec.name, {
-        unit: spec.unit,
-        description: spec.description,
-        advice: { explicitBucketBoundaries: [...spec.buckets] },
-      });
+    // With a producer reporting the engine's aggregates, the SDK's histograms would stay empty.
+    if (!this.aggregating) {
+      for (const name of HISTOGRAM_NAMES) {
+        const spec = METRICS[name];
+        this.histograms[name] = meter.createHistogram(spec.name, {
+          unit: spec.unit,
+          description: spec.description,
+          advice: { explicitBucketBoundaries: [...spec.buckets] },
+        });
+      }
     }
     this.unbind = this.observeCounters(meter);
   }
@@ -99,8 +117,10 @@ export class Recorder {
   }
 
   /**
-   * Buffers the value for the SDK's histogram. The SDK's `Histogram.record` hashes the attribute
-   * set on every call; buffers are handed over at collection time (and when full).
+   * Aggregates the value into the series' buckets when a metric producer reports them (as the
+   * readers `registerAuthTelemetry()` builds do), else buffers it for the SDK's own histogram.
+   * The SDK's `Histogram.record` hashes the attribute set on every call, which is most of the
+   * cost of a naive recording; buffers are drained at collection time (and when full).
    */
   record(metric: HistogramName, facts: MetricFacts, value: number): void {
     if (!Number.isFinite(value)) return;
@@ -108,19 +128,40 @@ export class Recorder {
     const trie = this.histogramCells[metric];
     let cell = find(trie.root, METRIC_ATTRIBUTES[metric], facts) as HistogramCell | undefined;
     if (cell === undefined) {
-      cell = { metric, attributes: attributesOf(metric, facts), values: [], count: 0 };
+      cell = { metric, attributes: attributesOf(metric, facts), values: [], aggregate: undefined };
       insert(trie.root, METRIC_ATTRIBUTES[metric], facts, cell);
       trie.cells.push(cell);
     }
-    cell.count++;
+    if (this.aggregating) {
+      aggregateInto((cell.aggregate ??= emptyAggregate(metric)), value);
+      return;
+    }
     cell.values.push(value);
     if (cell.values.length >= MAX_BUFFERED_VALUES) this.drainCell(cell);
   }
 
-  /** How many values each histogram attribute set has recorded; for diagnostics and tests. */
-  *histogramCounts(): Generator<{ metric: HistogramName; attributes: Attributes; count: number }> {
+  /**
+   * From now on histogram values are aggregated here and reported by a metric producer attached
+   * to the readers; the SDK histograms are no longer created. Values already buffered move into
+   * the aggregates, so none is lost or counted twice.
+   */
+  useHistogramProducer(): void {
+    if (this.aggregating) return;
+    this.aggregating = true;
     for (const name of HISTOGRAM_NAMES) {
-      for (const cell of this.histogramCells[name].cells) yield { metric: name, attributes: cell.attributes, count: cell.count };
+      for (const cell of this.histogramCells[name].cells) {
+        for (const value of cell.values) aggregateInto((cell.aggregate ??= emptyAggregate(name)), value);
+        cell.values.length = 0;
+      }
+    }
+  }
+
+  /** Every aggregated histogram series, for a metric producer. */
+  *histogramAggregates(): Generator<{ metric: HistogramName; attributes: Attributes; aggregate: HistogramAggregate }> {
+    for (const name of HISTOGRAM_NAMES) {
+      for (const cell of this.histogramCells[name].cells) {
+        if (cell.aggregate !== undefined) yield { metric: name, attributes: cell.attributes, aggregate: cell.aggregate };
+      }
     }
   }
 
@@ -207,6 +248,22 @@ function insert(root: Node, attributes: readonly AttributeName[], facts: MetricF
     node = next;
   }
   node.set(facts[attributes[last]!], cell);
+}
+
+function emptyAggregate(metric: HistogramName): HistogramAggregate {
+  const boundaries = METRICS[metric].buckets as readonly number[];
+  return { boundaries, counts: new Array<number>(boundaries.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity, startedAt: Date.now() };
+}
+
+function aggregateInto(aggregate: HistogramAggregate, value: number): void {
+  const boundaries = aggregate.boundaries;
+  let bucket = 0;
+  while (bucket < boundaries.length && boundaries[bucket]! < value) bucket++;
+  aggregate.counts[bucket]!++;
+  aggregate.count++;
+  aggregate.sum += value;
+  if (value < aggregate.min) aggregate.min = value;
+  if (value > aggregate.max) aggregate.max = value;
 }
 
 function attributesOf(metric: MetricName, facts: MetricFacts): Attributes {
