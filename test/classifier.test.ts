@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { USER_AGENT_CLASSES, type UserAgentClass } from '../src/core/telemetry/catalog.js';
 import { MAX_USER_AGENT_LENGTH, classifyRequest, createClassifier, syntheticTypeOf, type Classification } from '../src/core/classification/classifier.js';
 import type { HeaderSource } from '../src/core/parsing/headers.js';
+import { SIGNAL_HEADER_NAMES } from '../src/core/classification/header-signals.js';
 import {
   CLI_USER_AGENTS,
   MONITOR_HEADER_RULES,
@@ -44,6 +45,23 @@ function table(scores: readonly Score[]): string {
 }
 
 describe('signature tables', () => {
+  it('the plain-record shortcut names exactly the headers of the prefetch and monitor rules, and each one still classifies', () => {
+    const tableHeaders = [...PREFETCH_HEADER_RULES, ...MONITOR_HEADER_RULES].map((rule) => rule.header);
+    expect(new Set(SIGNAL_HEADER_NAMES)).toEqual(new Set(tableHeaders));
+    const classify = createClassifier({ cacheSize: 0 });
+    const valueFor: Record<string, string> = {
+      'x-datadog-origin': 'synthetics',
+      'x-abuse-info': 'synthetic monitor',
+      purpose: 'prefetch',
+      'sec-purpose': 'prefetch',
+    };
+    for (const header of tableHeaders) {
+      const record = { 'user-agent': CHROME_LINUX, [header]: valueFor[header] ?? '1' };
+      expect(classify(record), header).toEqual(classify(new Headers(record)));
+      expect(classify(record).class, header).not.toBe('browser');
+    }
+  });
+
   const tables = { MONITOR_USER_AGENTS, CLI_USER_AGENTS };
 
   /** A `|` outside any group or character class would split the table's joined alternation. */

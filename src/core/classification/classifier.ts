@@ -24,9 +24,9 @@
  * and never throws.
  */
 import type { UserAgentClass } from '../telemetry/catalog.js';
-import { headersOf, type HeaderSource } from '../parsing/headers.js';
+import { headersOf, type HeaderRecord, type HeaderSource } from '../parsing/headers.js';
 import { customHeaderChecks, customUserAgentRules, type MonitorHeaderRule } from './custom-rules.js';
-import { MONITOR_CHECKS, PREFETCH_CHECKS, checkHeaders, rawUserAgent, type HeaderCheck } from './header-signals.js';
+import { MONITOR_CHECKS, PREFETCH_CHECKS, checkHeaders, mayHoldSignalHeader, rawUserAgent, type HeaderCheck } from './header-signals.js';
 import { UserAgentMemo } from './memo.js';
 import { EMPTY_UA, INVALID_INPUT, type Classification } from './results.js';
 import { matchUserAgent } from './user-agent-match.js';
@@ -68,13 +68,23 @@ function capacityOf(requested: unknown): number {
   return typeof requested === 'number' && Number.isFinite(requested) && requested >= 0 ? Math.floor(requested) : DEFAULT_CACHE_SIZE;
 }
 
+/** The app's monitor header checks, and those followed by the built-in ones. */
+type MonitorChecks = Readonly<{ custom: readonly HeaderCheck[]; all: readonly HeaderCheck[] }>;
+
+/** Steps 1 and 2: prefetch rules, then the app's monitor headers, then the built-in ones. */
+function classifyBySignalHeaders(headers: Headers | HeaderRecord, monitors: MonitorChecks): Classification | undefined {
+  if (typeof (headers as Headers).get !== 'function' && !mayHoldSignalHeader(headers as HeaderRecord)) {
+    return monitors.custom.length > 0 ? checkHeaders(headers, monitors.custom) : undefined;
+  }
+  return checkHeaders(headers, PREFETCH_CHECKS) ?? checkHeaders(headers, monitors.all);
+}
+
 /** Steps 1–7 for a request's headers; odd input is classified, never thrown. */
-function classifyHeaders(source: HeaderSource, headerChecks: readonly HeaderCheck[], fromUserAgent: (ua: string) => Classification): Classification {
+function classifyHeaders(source: HeaderSource, monitors: MonitorChecks, fromUserAgent: (ua: string) => Classification): Classification {
   if (source === null || typeof source !== 'object' || Array.isArray(source)) return INVALID_INPUT;
   const headers = headersOf(source);
   if (headers === undefined || Array.isArray(headers)) return INVALID_INPUT;
-  // Prefetch rules, then custom monitor headers, then built-in ones.
-  const byHeader = checkHeaders(headers, PREFETCH_CHECKS) ?? checkHeaders(headers, headerChecks);
+  const byHeader = classifyBySignalHeaders(headers, monitors);
   if (byHeader !== undefined) return byHeader;
   const ua = rawUserAgent(headers);
   if (ua === undefined || ua === null) return EMPTY_UA;
@@ -83,7 +93,8 @@ function classifyHeaders(source: HeaderSource, headerChecks: readonly HeaderChec
 
 export function createClassifier(options: ClassifierOptions = {}): Classifier {
   const opts = options ?? {};
-  const headerChecks = [...customHeaderChecks(opts.monitorHeaders), ...MONITOR_CHECKS];
+  const custom = customHeaderChecks(opts.monitorHeaders);
+  const monitors: MonitorChecks = { custom, all: [...custom, ...MONITOR_CHECKS] };
   const customUserAgents = customUserAgentRules(opts.monitorUserAgents);
   const memo = new UserAgentMemo(capacityOf(opts.cacheSize));
   const compute = (ua: string) => matchUserAgent(ua, customUserAgents);
@@ -91,7 +102,7 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
 
   const classify = ((source: HeaderSource): Classification => {
     try {
-      return classifyHeaders(source, headerChecks, fromUserAgent);
+      return classifyHeaders(source, monitors, fromUserAgent);
     } catch {
       // Unreadable headers (throwing getters, proxies) are a class of their own, seen on every metric.
       return INVALID_INPUT;

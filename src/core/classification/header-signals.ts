@@ -20,6 +20,37 @@ function headerCheck(cls: UserAgentClass, s: HeaderSignature): HeaderCheck {
 export const PREFETCH_CHECKS = PREFETCH_HEADER_RULES.map((s) => headerCheck('prefetch', s));
 export const MONITOR_CHECKS = MONITOR_HEADER_RULES.map((s) => headerCheck('monitor', s));
 
+/**
+ * The headers of the built-in prefetch and monitor rules, spelled out for `mayHoldSignalHeader`
+ * (docs/why-it-is-fast.md). A test holds this list equal to the signature tables; should the two
+ * ever differ anyway, the shortcut is off and every rule is checked.
+ */
+export const SIGNAL_HEADER_NAMES = [
+  'sec-purpose',
+  'purpose',
+  'next-router-prefetch',
+  'x-middleware-prefetch',
+  'x-datadog-origin',
+  'sec-datadog',
+  'x-abuse-info',
+] as const;
+const TABLE_HEADER_NAMES = new Set([...PREFETCH_HEADER_RULES, ...MONITOR_HEADER_RULES].map((rule) => rule.header));
+const SHORTCUT_MATCHES_TABLES = TABLE_HEADER_NAMES.size === SIGNAL_HEADER_NAMES.length && SIGNAL_HEADER_NAMES.every((name) => TABLE_HEADER_NAMES.has(name));
+
+/** False only when a plain header record (Node's `req.headers`) holds none of the built-in rules' headers. */
+export function mayHoldSignalHeader(headers: HeaderRecord): boolean {
+  return (
+    !SHORTCUT_MATCHES_TABLES ||
+    headers['sec-purpose'] !== undefined ||
+    headers['purpose'] !== undefined ||
+    headers['next-router-prefetch'] !== undefined ||
+    headers['x-middleware-prefetch'] !== undefined ||
+    headers['x-datadog-origin'] !== undefined ||
+    headers['sec-datadog'] !== undefined ||
+    headers['x-abuse-info'] !== undefined
+  );
+}
+
 /** The first check, in order, that the headers pass. */
 export function checkHeaders(headers: Headers | HeaderRecord, checks: readonly HeaderCheck[]): Classification | undefined {
   for (let i = 0; i < checks.length; i++) {
