@@ -373,6 +373,13 @@ describe('512-character cut', () => {
       expect(classify.cacheSize()).toBe(before + 1);
     }
   });
+
+  it('does not memoise a user agent longer than the cut: its slice would keep the whole header alive', () => {
+    const classify = createClassifier();
+    const huge = (CHROME_WIN + filler).padEnd(100_000, 'x');
+    expect(classify({ 'user-agent': huge }).class).toBe('browser');
+    expect(classify.cacheSize()).toBe(0);
+  });
 });
 
 describe('options', () => {

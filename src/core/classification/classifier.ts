@@ -98,7 +98,9 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
   const customUserAgents = customUserAgentRules(opts.monitorUserAgents);
   const memo = new UserAgentMemo(capacityOf(opts.cacheSize));
   const compute = (ua: string) => matchUserAgent(ua, customUserAgents);
-  const fromUserAgent = (raw: string) => memo.get(raw.length <= MAX_USER_AGENT_LENGTH ? raw : raw.slice(0, MAX_USER_AGENT_LENGTH), compute);
+  // A longer user agent is classified by its cut, not memoised: the cut is a slice, which can keep
+  // the whole header alive, so a cache entry could hold kilobytes. Real browsers stay far below it.
+  const fromUserAgent = (raw: string) => (raw.length <= MAX_USER_AGENT_LENGTH ? memo.get(raw, compute) : compute(raw.slice(0, MAX_USER_AGENT_LENGTH)));
 
   const classify = ((source: HeaderSource): Classification => {
     try {
