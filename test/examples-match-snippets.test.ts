@@ -24,7 +24,10 @@ const SHARED_FILES: Record<string, Array<[string, string]>> = {
     ['proxy.ts', 'docs/snippets/proxy.ts'],
   ],
   'auth0-v4-next15-middleware': [['instrumentation.ts', 'docs/snippets/proxy-instrumentation.ts']],
-  'next-auth-rotation': [['instrumentation.ts', 'docs/snippets/shared-ledger-instrumentation.ts']],
+  'next-auth-rotation': [
+    ['instrumentation.ts', 'docs/snippets/shared-ledger-instrumentation.ts'],
+    ['lib/auth.ts', 'docs/snippets/next-auth-options.ts'],
+  ],
   'next-auth-pages-router': [['instrumentation.ts', 'instrumentation.ts']],
   'authjs-v5': [
     ['instrumentation.ts', 'docs/snippets/shared-ledger-instrumentation.ts'],
