@@ -8,14 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { latestCumulative, startIdp, startOtlpReceiver, type Idp, type OtlpReceiver, type ReceivedSpan } from '../../testkit/index.js';
-import { REPOSITORY_ROOT, freePort, prepareExample, startExample, type ExampleApp } from '../../testkit/example-app.js';
-import { chromiumUnavailableReason, launchChromium, loginThroughIdpForm } from '../../testkit/browser.js';
+import { latestCumulative, type Idp, type OtlpReceiver, type ReceivedSpan } from '../../testkit/index.js';
+import { REPOSITORY_ROOT, type ExampleApp } from '../../testkit/example-app.js';
+import { chromiumUnavailableReason } from '../../testkit/browser.js';
+import { startV3Example, type V3ExampleStack } from '../support/v3-example.js';
 import { SYNTHETICS_USER_AGENT } from '../../scripts/demo/traffic.js';
 
 const EXAMPLE = 'auth0-v3-pages-router';
 const SDK = 'nextjs-auth0-v3';
-const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** Below v3's 60 s refresh leeway: every `getAccessToken(req, res)` refreshes, no waiting needed. */
 const TTL_ALWAYS_REFRESH = 30;
 /** Longer than the ledger's default race window (2 s), so a replayed token reads as a lost rotation. */
@@ -32,47 +32,18 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
   let otlp: OtlpReceiver;
   let app: ExampleApp;
   let browser: Browser;
+  let stack: V3ExampleStack | undefined;
 
   beforeAll(async () => {
-    await prepareExample(EXAMPLE);
-    idp = await startIdp({ accessTokenTtl: TTL_ALWAYS_REFRESH });
-    idp.addAccount({ username: 'carol', password: 'carol-password', sub: 'carol', name: 'Carol Example', email: 'carol@example.com' });
-    otlp = await startOtlpReceiver();
-    const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
-    await idp.registerRedirectUris(appUrl);
-    app = await startExample(EXAMPLE, {
-      port,
-      env: {
-        AUTH0_SECRET: 'e2e-secret-of-at-least-thirty-two-characters!!',
-        AUTH0_BASE_URL: appUrl,
-        AUTH0_ISSUER_BASE_URL: idp.url,
-        AUTH0_CLIENT_ID: idp.clientId,
-        AUTH0_CLIENT_SECRET: idp.clientSecret,
-        AUTH0_SCOPE: 'openid profile email offline_access',
-        ...otlp.exporterEnv('auth0-v3-pages-e2e'),
-      },
-    });
-    browser = await launchChromium();
+    stack = await startV3Example(EXAMPLE, { accessTokenTtl: TTL_ALWAYS_REFRESH, users: ['carol'], serviceName: 'auth0-v3-pages-e2e' });
+    ({ idp, otlp, app, browser } = stack);
   }, 600_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await otlp?.stop();
-    await idp?.stop();
+    await stack?.stop();
   });
 
-  /** withPageAuthRequired → /api/auth/login → the IdP's own form → /api/auth/callback → back on /profile. */
-  async function loggedInUser(username: string): Promise<{ context: BrowserContext; page: Page }> {
-    await idp.endSessions();
-    const context = await browser.newContext({ userAgent: CHROME_UA });
-    const page = await context.newPage();
-    await page.goto(`${app.url}/profile`);
-    await loginThroughIdpForm(page, { username, password: `${username}-password`, returnTo: `${app.url}/profile` });
-    expect(await page.textContent('#name')).toMatch(/\S/);
-    return { context, page };
-  }
+  const loggedInUser = (username: string): Promise<{ context: BrowserContext; page: Page }> => stack!.loggedInUser(username);
 
   /** Clicks the page's button (enabled once hydrated), which fetches /api/token, and returns what the page shows of the answer. */
   async function callApi(page: Page): Promise<string> {
