@@ -88,7 +88,7 @@ describe.skipIf(unavailable !== undefined)(`${EXAMPLE}: real Chromium against th
     return { signIns, refreshed, afterSignIn: refreshed - signIns, refused: now.failed + now.reused - before.failed - before.reused };
   };
 
-  /** The story's home page: its "Sign in" button posts the credentials; the page comes back signed in and its SessionProvider polls. */
+  /** The tutorial's home page: its "Sign in" button posts the credentials; the page comes back signed in and its SessionProvider polls. */
   async function signIn(context: BrowserContext) {
     const page = await context.newPage();
     await page.goto(appUrl);
